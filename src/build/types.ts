@@ -1,0 +1,58 @@
+import type { Emit } from '../events/bus.js';
+import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
+
+/** What the build stages hand to render/deploy for one artifact. */
+export interface BuildResult {
+  /** The artifact's `image` as written in manifests, e.g. "hello". */
+  image: string;
+  /** Full repository, e.g. "127.0.0.1:5000/hello". */
+  repo: string;
+  tag: string;
+  /** Registry manifest digest (sha256:…) when pushed; absent when the image was only loaded locally. */
+  digest?: string;
+  /** Immutable reference for manifests: repo:tag@digest, or repo:tag when there is no digest. */
+  ref: string;
+  /** True when nothing was compiled, built or pushed (artifact cache hit). */
+  cached: boolean;
+}
+
+export interface BuildRunOptions {
+  loaded: LoadedConfig;
+  emit: Emit;
+  signal: AbortSignal;
+  /** Overrides build.push (`devloop build --push=false`). */
+  push?: boolean;
+  /** Build only these artifacts (by image name); all when absent. */
+  only?: string[];
+  /** Skip the compile step for these artifacts (dev loop: only files the image copies changed). */
+  skipCompile?: string[];
+}
+
+/** Registry access settings derived from the config. */
+export interface RegistrySettings {
+  /** Registries reached over plain HTTP besides loopback ones. */
+  insecureRegistries: string[];
+}
+
+/** One image builder (Docker CLI or daemonless OCI) behind a small interface. */
+export interface ImageBuilder {
+  readonly kind: 'docker' | 'oci';
+  /**
+   * Builds `artifact` as `repo:tag`. When `push` is true the image ends in the registry and the
+   * manifest digest is returned; otherwise it ends wherever the builder keeps local images.
+   * Emits its own `build`/`push` stage events.
+   */
+  build(request: ImageBuildRequest): Promise<{ digest?: string }>;
+}
+
+export interface ImageBuildRequest {
+  artifact: ArtifactConfig;
+  repo: string;
+  tag: string;
+  push: boolean;
+  registry: RegistrySettings;
+  /** Project folder (holds .devloop/ caches). */
+  projectDir: string;
+  emit: Emit;
+  signal: AbortSignal;
+}

@@ -1,0 +1,106 @@
+/**
+ * Command-line wiring only: options are declared here and each command's work lives in
+ * `commands/<name>.ts`, imported lazily so `devloop --help` loads no heavy module.
+ */
+import { Command, Option } from 'commander';
+import { runCommand, type GlobalOptions } from './context.js';
+
+const program = new Command();
+
+program
+  .name('devloop')
+  .description('Automates the Kubernetes inner dev loop: compile, build, push, render, apply, wait, port-forward.')
+  .version('0.1.0')
+  .option('-f, --filename <file>', 'config file', 'devloop.yaml')
+  .option('-p, --profile <names>', 'profiles to activate, comma-separated')
+  .addOption(new Option('-o, --output <format>', 'event output').choices(['text', 'json']).default('text'))
+  .option('--kube-context <name>', 'kubeconfig context to use (default: current context)')
+  .option('-n, --namespace <name>', 'namespace for objects that name none')
+  .option('--default-repo <repo>', 'image repository prefix (also DEVLOOP_DEFAULT_REPO)')
+  .option('--no-color', 'plain terminal output')
+  .option('--verbose', 'print stack traces and debug detail', false)
+  .showHelpAfterError('(run `devloop --help` for usage)');
+
+function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}
+
+program
+  .command('init')
+  .description('write a runnable starter project (source, Dockerfile, k8s/, devloop.yaml) into the current folder')
+  .addOption(new Option('--template <name>', 'starter template').choices(['go', 'node']).default('go'))
+  .option('--force', 'overwrite existing files', false)
+  .action((_opts, command: Command) =>
+    runCommand(globals(command), async (ctx) => (await import('./commands/init.js')).init(ctx, command.opts())),
+  );
+
+program
+  .command('diagnose')
+  .description('print the effective config, kube context, Docker/registry reachability and artifact inputs')
+  .action((_opts, command: Command) =>
+    runCommand(globals(command), async (ctx) => (await import('./commands/diagnose.js')).diagnose(ctx)),
+  );
+
+program
+  .command('build')
+  .description('compile, build, tag and push every artifact')
+  .option('--push <bool>', 'push images (true|false); default from build.push')
+  .option('--file-output <file>', 'write {"builds":[{"image","tag"}]} to this file')
+  .action((_opts, command: Command) =>
+    runCommand(globals(command), async (ctx) => (await import('./commands/build.js')).build(ctx, command.opts())),
+  );
+
+program
+  .command('render')
+  .description('print the manifests with image references replaced by the built ones')
+  .option('--build-artifacts <file>', 'use the tags in this file (from `devloop build --file-output`)')
+  .option('--out <file>', 'write to this file instead of stdout')
+  .action((_opts, command: Command) =>
+    runCommand(globals(command), async (ctx) => (await import('./commands/render.js')).render(ctx, command.opts())),
+  );
+
+program
+  .command('deploy')
+  .description('render and apply (without building when --build-artifacts is given), then wait until healthy')
+  .option('--build-artifacts <file>', 'use the tags in this file instead of building')
+  .option('--status-check-timeout <duration>', 'how long to wait for rollout (e.g. 120s)')
+  .action((_opts, command: Command) =>
+    runCommand(globals(command), async (ctx) => (await import('./commands/deploy.js')).deploy(ctx, command.opts())),
+  );
+
+program
+  .command('run')
+  .description('build, render, apply and wait once; exit 0 only when everything is deployed and healthy')
+  .option('--tail', 'stream logs after deploying, until Ctrl-C', false)
+  .option('--port-forward', 'forward every deployed Service (with --tail)', false)
+  .option('--status-check-timeout <duration>', 'how long to wait for rollout (e.g. 120s)')
+  .action((_opts, command: Command) =>
+    runCommand(globals(command), async (ctx) => (await import('./commands/run.js')).run(ctx, command.opts())),
+  );
+
+program
+  .command('dev')
+  .description('run, then watch files and redo only what each change needs; Ctrl-C cleans up')
+  .option('--port-forward', 'also forward every deployed Service', false)
+  .option('--debounce <ms>', 'quiet period before an iteration starts', '100')
+  .addOption(new Option('--trigger <mode>', 'how changes are noticed').choices(['notify', 'polling', 'manual']).default('notify'))
+  .option('--interval <duration>', 'polling interval with --trigger polling', '1s')
+  .option('--cleanup <bool>', 'delete what this session deployed on exit', 'true')
+  .option('--status-check-timeout <duration>', 'how long to wait for rollout (e.g. 120s)')
+  .action((_opts, command: Command) =>
+    runCommand(globals(command), async (ctx) => (await import('./commands/dev.js')).dev(ctx, command.opts())),
+  );
+
+program
+  .command('delete')
+  .description('delete everything this config deployed (by labels), including orphans of a crashed session')
+  .action((_opts, command: Command) =>
+    runCommand(globals(command), async (ctx) => (await import('./commands/delete.js')).deleteDeployed(ctx)),
+  );
+
+program.exitOverride((error) => {
+  // commander's own --help/--version exit 0; its usage errors exit 2 per our contract.
+  process.exit(error.exitCode === 0 ? 0 : 2);
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,141 @@
+/**
+ * devloop.yaml v1, as the rest of devloop sees it: after interpolation, profiles and defaults.
+ * Every optional field of the file has a concrete value here, so stages never re-apply defaults.
+ */
+
+export type TagPolicy = 'inputDigest' | 'gitCommit' | 'dateTime' | { template: string };
+export type PushMode = 'auto' | boolean;
+
+export interface CompileConfig {
+  /** Array: run without a shell. String: run by /bin/sh -c. */
+  command: string[] | string;
+  /** Globs relative to the artifact context; empty means every non-ignored file in the context. */
+  inputs: string[];
+  env: Record<string, string>;
+}
+
+export interface DockerBuildConfig {
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  target: string;
+}
+
+export interface OciLayerConfig {
+  /** Path or glob inside the artifact context. */
+  from: string;
+  /** Absolute path in the image. */
+  to: string;
+  /** File mode for the entries (e.g. 0o755); default: keep the file's executable bit. */
+  mode?: number;
+}
+
+export interface OciBuildConfig {
+  /** Image reference in a registry, or "scratch". */
+  from: string;
+  layers: OciLayerConfig[];
+  entrypoint: string[];
+  cmd: string[];
+  env: Record<string, string>;
+  workdir: string;
+  user: string;
+  ports: number[];
+  labels: Record<string, string>;
+  /** os/arch[/variant], default linux/amd64. */
+  platform: string;
+}
+
+export interface SyncRule {
+  /** Glob relative to the artifact context. */
+  src: string;
+  /** Absolute directory in the container; paths relative to the glob's base are kept below it. */
+  dest: string;
+}
+
+export interface ArtifactConfig {
+  image: string;
+  /** Absolute path (resolved against the config file's folder). */
+  context: string;
+  compile?: CompileConfig;
+  /** Exactly one of docker / oci is set after defaults. */
+  docker?: DockerBuildConfig;
+  oci?: OciBuildConfig;
+  sync: SyncRule[];
+}
+
+export interface BuildConfig {
+  tagPolicy: TagPolicy;
+  defaultRepo: string;
+  push: PushMode;
+  insecureRegistries: string[];
+  concurrency: number;
+  artifacts: ArtifactConfig[];
+}
+
+export interface ImagePathRule {
+  kind: string;
+  group: string;
+  /** Dotted path to a string field, e.g. ".spec.image". */
+  path: string;
+}
+
+export interface RenderConfig {
+  imagePaths: ImagePathRule[];
+}
+
+export interface DeployConfig {
+  kubeContext: string;
+  namespace: string;
+  statusCheck: { timeout: number /* ms */ };
+}
+
+export interface PortForwardConfig {
+  /** "service/x" | "deployment/x" | "pod/x" */
+  resource: string;
+  port: number | string;
+  localPort?: number;
+  address: string;
+  namespace?: string;
+}
+
+export interface ProfileActivation {
+  env?: string;
+  command?: string;
+  kubeContext?: string;
+}
+
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+export interface ProfileConfig {
+  name: string;
+  activation: ProfileActivation[];
+  patches: JsonPatchOperation[];
+}
+
+export interface DevloopConfig {
+  apiVersion: 'devloop/v1';
+  kind: 'Config';
+  metadata: { name: string };
+  build: BuildConfig;
+  /** Globs relative to the config file's folder. */
+  manifests: string[];
+  render: RenderConfig;
+  deploy: DeployConfig;
+  portForward: PortForwardConfig[];
+  profiles: ProfileConfig[];
+}
+
+/** A loaded config plus where it came from; paths in it are absolute. */
+export interface LoadedConfig {
+  config: DevloopConfig;
+  /** Absolute path of devloop.yaml. */
+  file: string;
+  /** Folder of devloop.yaml; relative paths in the file resolve against it. */
+  dir: string;
+  /** Names of the profiles that were applied, in order. */
+  activeProfiles: string[];
+}

@@ -1,0 +1,100 @@
+/**
+ * The event stream: every stage reports through these, and the terminal view and `--output json`
+ * are two consumers of it. Shapes are the public JSON contract documented in the README.
+ */
+export type StageName = 'compile' | 'build' | 'push' | 'render' | 'apply' | 'prune' | 'status' | 'sync' | 'delete';
+
+export interface StageEvent {
+  type: 'stage';
+  stage: StageName;
+  /** The artifact (image name) for per-artifact stages; absent for render/apply/status of the whole config. */
+  artifact?: string;
+  status: 'start' | 'end' | 'error' | 'skipped';
+  durationMs?: number;
+  /** Why a stage was skipped ("cached") or a short result ("pushed 3 layers"). */
+  detail?: string;
+}
+
+export interface ProgressEvent {
+  type: 'progress';
+  stage: StageName;
+  artifact?: string;
+  /** e.g. "deployment/hello" */
+  resource?: string;
+  message: string;
+  /** Byte counters for push progress. */
+  current?: number;
+  total?: number;
+}
+
+export interface ArtifactEvent {
+  type: 'artifact';
+  image: string;
+  /** Immutable reference handed to later stages: repo:tag@sha256:… (or repo:tag when only loaded locally). */
+  tag: string;
+  cached: boolean;
+}
+
+export interface ForwardEvent {
+  type: 'forward';
+  resource: string;
+  port: number | string;
+  localPort: number;
+  address: string;
+  status: 'ready' | 'reconnecting' | 'error' | 'stopped';
+  /** Pod currently serving, when known. */
+  pod?: string;
+  message?: string;
+}
+
+export interface IterationEvent {
+  type: 'iteration';
+  n: number;
+  status: 'start' | 'ok' | 'error';
+  durationMs?: number;
+  changed?: string[];
+  reason?: string;
+  /** Per-stage durations for the summary line, in pipeline order. */
+  stages?: { stage: StageName; durationMs: number }[];
+}
+
+export interface LogEvent {
+  type: 'log';
+  line: string;
+  /** Pod log lines carry pod and container… */
+  pod?: string;
+  container?: string;
+  /** …output of user commands (compile, docker build) carries artifact and stage. */
+  artifact?: string;
+  stage?: StageName;
+  stream?: 'stdout' | 'stderr';
+}
+
+export interface NoticeEvent {
+  type: 'notice';
+  level: 'info' | 'warn';
+  message: string;
+  hint?: string;
+}
+
+export interface ErrorEvent {
+  type: 'error';
+  code: string;
+  message: string;
+  hint?: string;
+  artifact?: string;
+  stage?: StageName;
+}
+
+export type DevloopEventBody =
+  | StageEvent
+  | ProgressEvent
+  | ArtifactEvent
+  | ForwardEvent
+  | IterationEvent
+  | LogEvent
+  | NoticeEvent
+  | ErrorEvent;
+
+/** Every event carries an ISO 8601 `time`, stamped by the bus. */
+export type DevloopEvent = DevloopEventBody & { time: string };

@@ -1,0 +1,82 @@
+/**
+ * The one place devloop talks to a kubeconfig. It respects the file exactly (KUBECONFIG, context,
+ * namespace, auth plugins, certificates) by delegating to @kubernetes/client-node, which is
+ * imported lazily: it is the heaviest module devloop loads.
+ */
+import type * as k8s from '@kubernetes/client-node';
+import { DevloopError } from '../errors.js';
+
+export interface KubeClient {
+  kc: k8s.KubeConfig;
+  /** Context actually in use. */
+  contextName: string;
+  /** Namespace for objects that name none: --namespace, deploy.namespace, the context's, else "default". */
+  namespace: string;
+  /** Server URL of the context's cluster, for messages. */
+  server: string;
+  objects: k8s.KubernetesObjectApi;
+  core: k8s.CoreV1Api;
+  lib: typeof k8s;
+}
+
+export interface KubeClientOptions {
+  /** Context name; empty means the kubeconfig's current context. */
+  context?: string;
+  /** Namespace override; empty means the context's namespace. */
+  namespace?: string;
+}
+
+export async function loadKubeConfig(context?: string): Promise<{ kc: k8s.KubeConfig; lib: typeof k8s }> {
+  const lib = await import('@kubernetes/client-node');
+  const kc = new lib.KubeConfig();
+  try {
+    kc.loadFromDefault();
+  } catch (error) {
+    throw new DevloopError('KUBECONFIG_INVALID', `cannot read kubeconfig: ${(error as Error).message}`, {
+      hint: 'check $KUBECONFIG or ~/.kube/config',
+      cause: error,
+    });
+  }
+  if (context) {
+    if (!kc.getContextObject(context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw new DevloopError('KUBE_CONTEXT_UNKNOWN', `kube context "${context}" is not in the kubeconfig`, {
+        hint: known.length ? `known contexts: ${known.join(', ')}` : 'the kubeconfig has no contexts',
+      });
+    }
+    kc.setCurrentContext(context);
+  }
+  return { kc, lib };
+}
+
+/** Name of the kubeconfig's current context, or "" when there is none (no heavy import for this). */
+export async function currentContextName(context?: string): Promise<string> {
+  if (context) return context;
+  try {
+    const { kc } = await loadKubeConfig();
+    return kc.getCurrentContext() ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export async function createKubeClient(options: KubeClientOptions = {}): Promise<KubeClient> {
+  const { kc, lib } = await loadKubeConfig(options.context);
+  const contextName = kc.getCurrentContext();
+  const contextObject = contextName ? kc.getContextObject(contextName) : null;
+  const cluster = kc.getCurrentCluster();
+  if (!contextObject || !cluster) {
+    throw new DevloopError('KUBE_NO_CONTEXT', 'no Kubernetes context is selected', {
+      hint: 'set one with `kubectl config use-context NAME`, or pass --kube-context',
+    });
+  }
+  return {
+    kc,
+    contextName,
+    namespace: options.namespace || contextObject.namespace || 'default',
+    server: cluster.server,
+    objects: lib.KubernetesObjectApi.makeApiClient(kc),
+    core: kc.makeApiClient(lib.CoreV1Api),
+    lib,
+  };
+}
