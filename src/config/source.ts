@@ -1,0 +1,149 @@
+/**
+ * Reads devloop.yaml into plain JS values while remembering where every key and value was written,
+ * so validation errors can say `file:line:col`. Interpolation happens here, on string scalars.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { interpolate, retypePlainScalar } from './interpolate.js';
+
+export interface Pos {
+  line: number;
+  col: number;
+}
+
+/** Positions for one mapping or list: its own start, and each entry's key and value. */
+export interface ContainerMeta {
+  pos: Pos;
+  keys: Map<string | number, Pos>;
+  values: Map<string | number, Pos>;
+  /** Entries written as YAML octal integers (0o755), for file modes. */
+  octal: Set<string | number>;
+}
+
+export type MetaMap = WeakMap<object, ContainerMeta>;
+
+export interface SourceDoc {
+  value: unknown;
+  meta: MetaMap;
+  /** The path to show in messages (as the user gave it, or relative to cwd). */
+  displayName: string;
+}
+
+export type PathSegment = string | number;
+
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out === '' ? segment : `.${segment}`;
+  }
+  return out;
+}
+
+/** `file:line:col: path: message` — the one error shape for config problems. */
+export function configError(
+  displayName: string,
+  pos: Pos,
+  path: readonly PathSegment[],
+  message: string,
+  hint?: string,
+  code = 'CONFIG_INVALID',
+): ConfigError {
+  const where = path.length ? `${formatPath(path)}: ` : '';
+  return new ConfigError(code, `${displayName}:${pos.line}:${pos.col}: ${where}${message}`, { hint });
+}
+
+const MAX_DEPTH = 64;
+
+export function parseSource(text: string, displayName: string, env: NodeJS.ProcessEnv): SourceDoc {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const posAt = (offset: number): Pos => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col };
+  };
+  const problem = doc.errors[0];
+  if (problem) {
+    throw new ConfigError('CONFIG_YAML', `${displayName}:${formatPos(posAt(problem.pos[0]))}: ${cleanYamlMessage(problem.message)}`, {
+      hint: 'fix the YAML syntax (indentation, quotes, colons) at that position',
+    });
+  }
+  const meta: MetaMap = new WeakMap();
+
+  const convert = (node: unknown, path: PathSegment[], depth: number): unknown => {
+    if (depth > MAX_DEPTH) {
+      throw configError(displayName, nodePos(node), path, 'nested too deeply (alias loop?)');
+    }
+    if (node === null || node === undefined) return null;
+    if (isAlias(node)) {
+      return convert(node.resolve(doc as Document), path, depth + 1);
+    }
+    if (isScalar(node)) return scalarValue(node, path);
+    if (isMap(node)) {
+      const out: Record<string, unknown> = {};
+      const entry: ContainerMeta = { pos: nodePos(node), keys: new Map(), values: new Map(), octal: new Set() };
+      meta.set(out, entry);
+      for (const pair of node.items) {
+        const keyNode = pair.key as Node | null;
+        if (!isScalar(keyNode) || (keyNode.value !== null && typeof keyNode.value === 'object')) {
+          throw configError(displayName, nodePos(keyNode ?? node), path, 'keys must be plain strings');
+        }
+        const key = String(keyNode.value);
+        const keyPos = nodePos(keyNode);
+        const valuePos = pair.value && (pair.value as Node).range ? nodePos(pair.value) : keyPos;
+        entry.keys.set(key, keyPos);
+        entry.values.set(key, valuePos);
+        if (isOctal(pair.value)) entry.octal.add(key);
+        // defineProperty: a key named "__proto__" must stay data, not change the prototype.
+        Object.defineProperty(out, key, {
+          value: convert(pair.value, [...path, key], depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return out;
+    }
+    if (isSeq(node)) {
+      const out: unknown[] = [];
+      const entry: ContainerMeta = { pos: nodePos(node), keys: new Map(), values: new Map(), octal: new Set() };
+      meta.set(out, entry);
+      node.items.forEach((item, index) => {
+        entry.values.set(index, nodePos(item ?? node));
+        if (isOctal(item)) entry.octal.add(index);
+        out.push(convert(item, [...path, index], depth + 1));
+      });
+      return out;
+    }
+    return null;
+  };
+
+  const scalarValue = (node: Scalar, path: PathSegment[]): unknown => {
+    if (typeof node.value !== 'string') return node.value;
+    const result = interpolate(node.value, env);
+    if (!result.ok) throw configError(displayName, nodePos(node), path, result.message, result.hint, 'CONFIG_INTERPOLATION');
+    if (result.changed && node.type === Scalar.PLAIN) return retypePlainScalar(result.value);
+    return result.value;
+  };
+
+  const nodePos = (node: unknown): Pos => {
+    const range = (node as { range?: [number, number, number] } | null)?.range;
+    return range ? posAt(range[0]) : { line: 1, col: 1 };
+  };
+
+  return { value: convert(doc.contents, [], 0), meta, displayName };
+}
+
+function isOctal(node: unknown): boolean {
+  return isScalar(node) && typeof node.value === 'number' && node.format === 'OCT';
+}
+
+function formatPos(pos: Pos): string {
+  return `${pos.line}:${pos.col}`;
+}
+
+/** yaml's messages sometimes end with " at line X, column Y" and a code frame; the prefix already says where. */
+function cleanYamlMessage(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  return first.replace(/ at line \d+, column \d+:?$/, '').trim();
+}
