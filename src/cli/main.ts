@@ -3,7 +3,7 @@
  * `commands/<name>.ts`, imported lazily so `devloop --help` loads no heavy module.
  */
 import { Command, Option } from 'commander';
-import { runCommand, type GlobalOptions } from './context.js';
+import type { CommandContext, GlobalOptions } from './context.js';
 
 const program = new Command();
 
@@ -23,6 +23,12 @@ program
 
 function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
+}
+
+/** The command runner (renderers, config loader, events) loads only when a command runs, not for --help. */
+async function runCommand(options: GlobalOptions, work: (ctx: CommandContext) => Promise<number | void>): Promise<void> {
+  const context = await import('./context.js');
+  return context.runCommand(options, work);
 }
 
 program

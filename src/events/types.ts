@@ -2,6 +2,8 @@
  * The event stream: every stage reports through these, and the terminal view and `--output json`
  * are two consumers of it. Shapes are the public JSON contract documented in the README.
  */
+import type { DevloopConfig } from '../config/types.js';
+
 export type StageName = 'compile' | 'build' | 'push' | 'render' | 'apply' | 'prune' | 'status' | 'sync' | 'delete';
 
 export interface StageEvent {
@@ -86,6 +88,30 @@ export interface ErrorEvent {
   stage?: StageName;
 }
 
+/** `devloop diagnose`: one report of what devloop would use and whether its dependencies answer. */
+export interface DiagnoseEvent {
+  type: 'diagnose';
+  /** Absolute path of the config file. */
+  configFile: string;
+  activeProfiles: string[];
+  /** The effective config after profiles and defaults (durations in ms). */
+  config: DevloopConfig;
+  /** The kube context devloop would use; null when there is none (then `error` says why). */
+  kube: { context: string; server: string; namespace: string } | null;
+  kubeError?: string;
+  docker: { ok: boolean; version?: string; error?: string };
+  registries: { host: string; ok: boolean; status?: number; error?: string }[];
+  artifacts: {
+    image: string;
+    builder: 'docker' | 'oci';
+    context: string;
+    inputFiles?: number;
+    hashMs?: number;
+    digest?: string;
+    error?: string;
+  }[];
+}
+
 export type DevloopEventBody =
   | StageEvent
   | ProgressEvent
@@ -94,7 +120,8 @@ export type DevloopEventBody =
   | IterationEvent
   | LogEvent
   | NoticeEvent
-  | ErrorEvent;
+  | ErrorEvent
+  | DiagnoseEvent;
 
 /** Every event carries an ISO 8601 `time`, stamped by the bus. */
 export type DevloopEvent = DevloopEventBody & { time: string };

@@ -54,7 +54,7 @@ export async function lookupCredential(registry: string, env: NodeJS.ProcessEnv 
 
   const helper = keys.map((k) => config.credHelpers?.[k]).find(Boolean);
   if (helper) {
-    const credential = await fromHelper(helper, registry, `credHelpers in ${file}`);
+    const credential = await fromHelper(helper, registry, `credHelpers in ${file}`, env);
     return { credential, searched: `docker-credential-${helper} (credHelpers in ${file})` };
   }
 
@@ -76,7 +76,7 @@ export async function lookupCredential(registry: string, env: NodeJS.ProcessEnv 
   }
 
   if (config.credsStore) {
-    const credential = await fromHelper(config.credsStore, registry, `credsStore in ${file}`, true);
+    const credential = await fromHelper(config.credsStore, registry, `credsStore in ${file}`, env, true);
     return { credential, searched: `docker-credential-${config.credsStore} (credsStore in ${file})` };
   }
   return { searched: `${file} (no entry for ${registry})` };
@@ -96,11 +96,11 @@ function normaliseKey(key: string): string {
 }
 
 /** Runs `docker-credential-<name> get` with the server URL on stdin (the credential helper protocol). */
-async function fromHelper(name: string, registry: string, origin: string, optional = false): Promise<RegistryCredential | undefined> {
+async function fromHelper(name: string, registry: string, origin: string, env: NodeJS.ProcessEnv, optional = false): Promise<RegistryCredential | undefined> {
   const program = `docker-credential-${name}`;
   const source = `${program} (${origin})`;
   const serverUrl = configKeys(registry)[0] === 'index.docker.io' ? 'https://index.docker.io/v1/' : registry;
-  const result = await execa(program, ['get'], { input: serverUrl, reject: false, timeout: HELPER_TIMEOUT_MS });
+  const result = await execa(program, ['get'], { input: serverUrl, reject: false, timeout: HELPER_TIMEOUT_MS, env });
   if (result.failed && (result as { code?: string }).code === 'ENOENT') {
     if (optional) return undefined;
     throw new DevloopError('CREDENTIAL_HELPER', `credential helper ${program} for ${registry} is not installed`, {

@@ -1,22 +1,22 @@
-import type { Writable } from 'node:stream';
 import type { DevloopEvent } from '../events/types.js';
+import { flushed, type Output } from './output.js';
 
 /** `--output json`: one event per line on stdout and nothing else there; stacks go to stderr. */
 export class JsonRenderer {
   constructor(
-    private readonly out: Writable,
-    private readonly err: Writable,
+    private readonly out: Output,
+    private readonly err: Output,
   ) {}
 
   render(event: DevloopEvent): void {
-    this.out.write(JSON.stringify(event) + '\n');
+    this.out.write(`${JSON.stringify(event)}\n`);
   }
 
   printStack(error: Error): void {
-    this.err.write(`${error.stack}\n`);
+    this.err.write(`${error.stack ?? error.message}\n`);
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => this.out.write('', () => resolve()));
+  async close(): Promise<void> {
+    await flushed(this.out);
   }
 }

@@ -1,138 +1,188 @@
-import type { Writable } from 'node:stream';
-import type { DevloopEvent, StageName } from '../events/types.js';
-
-const CODES = { reset: 0, bold: 1, dim: 2, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36 } as const;
-type Style = keyof typeof CODES;
-const LOG_COLOURS: Style[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
-
-export function formatSeconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${(ms / 1000).toFixed(1)}s`;
-}
-
-export function formatStageBreakdown(stages: { stage: StageName; durationMs: number }[]): string {
-  return stages.map((s) => `${s.stage} ${formatSeconds(s.durationMs)}`).join(' · ');
-}
-
 /**
- * The human view: one line per finished stage with its duration, progress lines, pod logs with
- * coloured `[pod container]` prefixes, and a summary line. Writes events to stderr so that a
- * command's own output (rendered YAML) owns stdout.
+ * The human view: one line per finished stage with its duration, a summary line per iteration (or
+ * per command), pod logs on stdout and everything else on stderr. Colour is decided by the caller.
  */
-export class TerminalRenderer {
-  private readonly started = performance.now();
-  /** Stage durations since the last iteration summary, for the final summary line. */
-  private stages: { stage: StageName; durationMs: number }[] = [];
-  private sawError = false;
-  private sawIteration = false;
-  private readonly logColours = new Map<string, Style>();
+import type { DevloopEvent, DiagnoseEvent, StageName } from '../events/types.js';
+import { flushed, formatMs, type Output } from './output.js';
+import { renderDiagnose } from './diagnose.js';
 
-  constructor(
-    private readonly out: Writable,
-    private readonly stdout: Writable,
-    private readonly options: { color: boolean; verbose: boolean },
-  ) {}
+export interface TerminalOptions {
+  color: boolean;
+  verbose: boolean;
+}
 
-  private paint(style: Style, text: string): string {
-    return this.options.color ? `\u001b[${CODES[style]}m${text}\u001b[0m` : text;
+const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'render', 'apply', 'prune', 'status', 'delete'];
+
+export interface Palette {
+  green(text: string): string;
+  red(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+export function palette(color: boolean): Palette {
+  const wrap = (open: number, close: number) => (text: string) => (color ? `\u001b[${open}m${text}\u001b[${close}m` : text);
+  return { green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), cyan: wrap(36, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}
+
+/** Wall-clock span of each stage across artifacts (concurrent builds do not add up). */
+class StageSpans {
+  private spans = new Map<StageName, { start: number; end: number }>();
+  failed = false;
+
+  add(stage: StageName, endTime: number, durationMs: number): void {
+    const start = endTime - durationMs;
+    const span = this.spans.get(stage);
+    if (!span) this.spans.set(stage, { start, end: endTime });
+    else this.spans.set(stage, { start: Math.min(span.start, start), end: Math.max(span.end, endTime) });
   }
 
-  private line(text: string): void {
-    this.out.write(text + '\n');
+  get empty(): boolean {
+    return this.spans.size === 0;
+  }
+
+  list(): { stage: StageName; durationMs: number }[] {
+    return STAGE_ORDER.filter((stage) => this.spans.has(stage)).map((stage) => {
+      const span = this.spans.get(stage)!;
+      return { stage, durationMs: span.end - span.start };
+    });
+  }
+
+  total(): number {
+    const spans = [...this.spans.values()];
+    return Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
+  }
+
+  reset(): void {
+    this.spans.clear();
+    this.failed = false;
+  }
+}
+
+export class TerminalRenderer {
+  private readonly c: Palette;
+  private readonly spans = new StageSpans();
+  private errors = 0;
+
+  /** `err` gets progress and errors; `out` gets pod logs and reports (diagnose). */
+  constructor(
+    private readonly err: Output,
+    private readonly out: Output,
+    private readonly options: TerminalOptions,
+  ) {
+    this.c = palette(options.color);
   }
 
   render(event: DevloopEvent): void {
+    const c = this.c;
+    const time = Date.parse(event.time);
     switch (event.type) {
       case 'stage': {
-        const who = event.artifact ? ` ${event.artifact}` : '';
-        if (event.status === 'end') {
-          this.stages.push({ stage: event.stage, durationMs: event.durationMs ?? 0 });
-          const detail = event.detail ? this.paint('dim', ` (${event.detail})`) : '';
-          this.line(`  ${this.paint('green', '✔')} ${event.stage}${who} ${this.paint('dim', formatSeconds(event.durationMs ?? 0))}${detail}`);
-        } else if (event.status === 'skipped') {
-          this.line(`  ${this.paint('dim', `· ${event.stage}${who} skipped${event.detail ? ` (${event.detail})` : ''}`)}`);
+        const what = [event.stage, event.artifact].filter(Boolean).join(' ');
+        if (event.status === 'start') this.line(c.dim(`▸ ${what}`));
+        else if (event.status === 'end') {
+          this.spans.add(event.stage, time, event.durationMs ?? 0);
+          this.line(`${c.green('✓')} ${what} ${c.dim(formatMs(event.durationMs ?? 0))}${event.detail ? c.dim(` (${event.detail})`) : ''}`);
         } else if (event.status === 'error') {
-          this.line(`  ${this.paint('red', '✖')} ${event.stage}${who} failed after ${formatSeconds(event.durationMs ?? 0)}`);
-        } else if (this.options.verbose) {
-          this.line(this.paint('dim', `  ▸ ${event.stage}${who}…`));
-        }
+          this.spans.add(event.stage, time, event.durationMs ?? 0);
+          this.spans.failed = true;
+          this.line(`${c.red('✗')} ${what} ${c.red(`failed after ${formatMs(event.durationMs ?? 0)}`)}`);
+        } else this.line(c.dim(`· ${what} skipped${event.detail ? ` (${event.detail})` : ''}`));
         return;
       }
       case 'progress': {
-        if (event.total !== undefined && event.current !== undefined && !this.options.verbose) {
-          // Byte counters are for TTY progress; print only the final one on plain output.
-          if (event.current < event.total) return;
-        }
-        const who = event.resource ?? event.artifact;
-        this.line(this.paint('dim', `  … ${who ? `${who}: ` : ''}${event.message}`));
+        if (event.total !== undefined && event.current !== event.total && !this.options.verbose) return;
+        const who = event.resource ?? event.artifact ?? event.stage;
+        const counter = event.total !== undefined ? ` ${event.current ?? 0}/${event.total}` : '';
+        this.line(c.dim(`  ${who}: ${event.message}${counter}`));
         return;
       }
       case 'artifact':
-        this.line(`  ${this.paint('blue', '▪')} ${event.image} → ${event.tag}${event.cached ? this.paint('dim', ' (cached)') : ''}`);
+        this.line(`  ${c.bold(event.image)} → ${event.tag}${event.cached ? c.dim(' (cached)') : ''}`);
         return;
       case 'forward': {
         const target = `${event.resource}:${event.port}`;
-        const url = `http://${event.address}:${event.localPort}`;
-        if (event.status === 'ready') this.line(`  ${this.paint('green', '⇄')} ${target} → ${this.paint('bold', url)}${event.pod ? this.paint('dim', ` (${event.pod})`) : ''}`);
-        else if (event.status === 'reconnecting') this.line(this.paint('yellow', `  ⇄ ${target} → ${url} reconnecting${event.message ? `: ${event.message}` : ''}`));
-        else if (event.status === 'error') this.line(this.paint('red', `  ⇄ ${target} → ${url} error: ${event.message ?? ''}`));
-        else this.line(this.paint('dim', `  ⇄ ${target} → ${url} stopped`));
+        if (event.status === 'ready') this.line(`${c.cyan('⇄')} ${target} → ${c.bold(`http://${hostPort(event.address, event.localPort)}`)}${event.pod ? c.dim(` (${event.pod})`) : ''}`);
+        else if (event.status === 'reconnecting') this.line(c.yellow(`⇄ ${target} reconnecting${event.message ? `: ${event.message}` : ''}`));
+        else if (event.status === 'error') this.line(c.red(`⇄ ${target} failed${event.message ? `: ${event.message}` : ''}`));
+        else this.line(c.dim(`⇄ ${target} stopped`));
         return;
       }
       case 'iteration': {
         if (event.status === 'start') {
-          this.stages = [];
-          this.line(this.paint('bold', `▶ iteration ${event.n}${event.reason ? `: ${event.reason}` : ''}`));
+          this.spans.reset();
+          const changed = event.changed?.length ? ` ${c.dim(`(${summariseFiles(event.changed)})`)}` : '';
+          this.line(c.bold(`── iteration ${event.n}`) + changed + (event.reason ? c.dim(` ${event.reason}`) : ''));
           return;
         }
-        this.sawIteration = true;
-        const breakdown = formatStageBreakdown(event.stages ?? this.stages);
-        const mark = event.status === 'ok' ? this.paint('green', '✔') : this.paint('red', '✖');
-        const verdict = event.status === 'ok' ? '' : ' failed';
-        this.line(`${mark} iteration ${event.n}${verdict} in ${formatSeconds(event.durationMs ?? 0)}${breakdown ? ` — ${breakdown}` : ''}`);
-        this.stages = [];
+        const stages = event.stages ?? this.spans.list();
+        const ok = event.status === 'ok';
+        const head = ok
+          ? `${c.green('✓')} iteration ${event.n} ok in ${formatMs(event.durationMs ?? 0)}`
+          : `${c.red('✗')} iteration ${event.n} failed after ${formatMs(event.durationMs ?? 0)}`;
+        this.line(`${head}${stageSummary(stages, c)}${!ok && event.reason ? c.dim(` — ${event.reason}`) : ''}`);
+        this.spans.reset();
         return;
       }
-      case 'log': {
+      case 'log':
         if (event.pod) {
-          const key = `${event.pod} ${event.container ?? ''}`.trim();
-          let colour = this.logColours.get(key);
-          if (!colour) {
-            colour = LOG_COLOURS[this.logColours.size % LOG_COLOURS.length]!;
-            this.logColours.set(key, colour);
-          }
-          this.stdout.write(`${this.paint(colour, `[${key}]`)} ${event.line}\n`);
+          const prefix = `[${event.pod}${event.container ? `/${event.container}` : ''}]`;
+          this.out.write(`${c.cyan(prefix)} ${event.line}\n`);
         } else {
-          const prefix = [event.artifact, event.stage].filter(Boolean).join(' ');
-          this.line(this.paint('dim', `  [${prefix}] `) + event.line);
+          const prefix = `[${[event.artifact, event.stage].filter(Boolean).join(' ')}]`;
+          this.line(c.dim(`  ${prefix} ${event.line}`));
         }
         return;
-      }
       case 'notice':
-        this.line(
-          event.level === 'warn'
-            ? this.paint('yellow', `⚠ ${event.message}${event.hint ? ` — hint: ${event.hint}` : ''}`)
-            : `ℹ ${event.message}${event.hint ? this.paint('dim', ` — hint: ${event.hint}`) : ''}`,
-        );
+        this.line(event.level === 'warn' ? c.yellow(`! ${event.message}`) : `${c.cyan('i')} ${event.message}`);
+        if (event.hint) this.line(c.dim(`  hint: ${event.hint}`));
         return;
-      case 'error':
-        this.sawError = true;
-        this.line(`${this.paint('red', 'error:')} ${event.message}`);
-        if (event.hint) this.line(`  ${this.paint('dim', `hint: ${event.hint}`)}`);
+      case 'error': {
+        this.errors += 1;
+        const where = [event.artifact, event.stage].filter(Boolean).join(' ');
+        this.line(`${c.red('error:')} ${where ? `${where}: ` : ''}${event.message}`);
+        if (event.hint) this.line(c.dim(`  hint: ${event.hint}`));
+        return;
+      }
+      case 'diagnose':
+        this.out.write(renderDiagnose(event as DiagnoseEvent, c));
         return;
     }
   }
 
   printStack(error: Error): void {
-    this.line(this.paint('dim', error.stack ?? String(error)));
+    this.line(this.c.dim(error.stack ?? error.message));
   }
 
-  /** Prints the summary line for commands that did not end with an iteration summary. */
-  close(): Promise<void> {
-    if (!this.sawIteration && this.stages.length > 0) {
-      const total = formatSeconds(performance.now() - this.started);
-      const breakdown = formatStageBreakdown(this.stages);
-      this.line(this.sawError ? `${this.paint('red', '✖')} failed after ${total} — ${breakdown}` : `${this.paint('green', '✔')} done in ${total} — ${breakdown}`);
+  /** Prints the summary line for stages no iteration summarised (build, deploy, run), then flushes. */
+  async close(): Promise<void> {
+    if (!this.spans.empty) {
+      const failed = this.spans.failed || this.errors > 0;
+      const total = formatMs(this.spans.total());
+      const head = failed ? `${this.c.red('✗')} failed after ${total}` : `${this.c.green('✓')} done in ${total}`;
+      this.line(`${head}${stageSummary(this.spans.list(), this.c)}`);
+      this.spans.reset();
     }
-    return new Promise((resolve) => this.out.write('', () => resolve()));
+    await Promise.all([flushed(this.err), flushed(this.out)]);
   }
+
+  private line(text: string): void {
+    this.err.write(`${text}\n`);
+  }
+}
+
+function stageSummary(stages: { stage: StageName; durationMs: number }[], c: Palette): string {
+  if (stages.length === 0) return '';
+  return c.dim(` — ${stages.map((s) => `${s.stage} ${formatMs(s.durationMs)}`).join(' · ')}`);
+}
+
+function summariseFiles(files: string[]): string {
+  const shown = files.slice(0, 3).join(', ');
+  return files.length > 3 ? `${shown} +${files.length - 3} more` : shown;
+}
+
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

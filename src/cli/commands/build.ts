@@ -1,7 +1,30 @@
 import type { CommandContext } from '../context.js';
-import { DevloopError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { resolve } from 'node:path';
 
-// Placeholder until its issue lands; owned by the helper implementing `devloop build`.
-export async function build(_ctx: CommandContext, _opts: Record<string, unknown> = {}): Promise<number | void> {
-  throw new DevloopError('NOT_IMPLEMENTED', '`devloop build` is not implemented yet');
+export interface BuildOptions {
+  push?: string;
+  fileOutput?: string;
+}
+
+/** `--push true|false` (commander hands the raw string). */
+export function parsePushFlag(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const normalized = value.trim().toLowerCase();
+  if (normalized === 'true' || normalized === '1' || normalized === 'yes') return true;
+  if (normalized === 'false' || normalized === '0' || normalized === 'no') return false;
+  throw new UsageError(`--push must be true or false, not "${value}"`, { hint: 'e.g. `devloop build --push=false`' });
+}
+
+/** `devloop build`: compile, build, tag and push (or load) every artifact; exit 1 when any fails. */
+export async function build(ctx: CommandContext, opts: BuildOptions = {}): Promise<number | void> {
+  const push = parsePushFlag(opts.push);
+  const loaded = await ctx.loadConfig('build');
+  const { buildArtifacts } = await import('../../build/index.js');
+  const results = await buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal, push });
+  if (opts.fileOutput) {
+    const builds = results.map((r) => ({ image: r.image, tag: r.ref }));
+    await writeFileAtomic(resolve(ctx.cwd, opts.fileOutput), JSON.stringify({ builds }, null, 2) + '\n');
+  }
 }

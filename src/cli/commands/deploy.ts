@@ -1,7 +1,12 @@
 import type { CommandContext } from '../context.js';
-import { DevloopError } from '../../errors.js';
+import { runOnce } from './run.js';
 
-// Placeholder until its issue lands; owned by the helper implementing `devloop deploy`.
-export async function deploy(_ctx: CommandContext, _opts: Record<string, unknown> = {}): Promise<number | void> {
-  throw new DevloopError('NOT_IMPLEMENTED', '`devloop deploy` is not implemented yet');
+export interface DeployOptions {
+  buildArtifacts?: string;
+  statusCheckTimeout?: string;
+}
+
+/** `devloop deploy`: like `run`, but with --build-artifacts it skips building and deploys those tags. */
+export async function deploy(ctx: CommandContext, opts: DeployOptions = {}): Promise<number> {
+  return runOnce(ctx, { buildArtifacts: opts.buildArtifacts, statusCheckTimeout: opts.statusCheckTimeout }, 'deploy');
 }

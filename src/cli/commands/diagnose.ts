@@ -1,7 +1,92 @@
+/**
+ * `devloop diagnose`: what devloop would use (effective config, profiles, kube context) and whether
+ * what it needs answers (Docker, registries), plus per-artifact input counts and hashing time.
+ * Unreachable dependencies are the report, not a failure: exit 0 unless the config is bad.
+ */
 import type { CommandContext } from '../context.js';
-import { DevloopError } from '../../errors.js';
+import type { ArtifactConfig, DevloopConfig } from '../../config/types.js';
+import type { DiagnoseEvent } from '../../events/types.js';
+import { registryHost } from '../../config/names.js';
+import { firstLine } from '../../errors.js';
 
-// Placeholder until its issue lands; owned by the helper implementing `devloop diagnose`.
-export async function diagnose(_ctx: CommandContext, _opts: Record<string, unknown> = {}): Promise<number | void> {
-  throw new DevloopError('NOT_IMPLEMENTED', '`devloop diagnose` is not implemented yet');
+const DOCKER_TIMEOUT_MS = 5000;
+const REGISTRY_TIMEOUT_MS = 2000;
+
+export async function diagnose(ctx: CommandContext): Promise<number | void> {
+  const loaded = await ctx.loadConfig('diagnose');
+  const { config } = loaded;
+  const [kube, docker, registries, artifacts] = await Promise.all([
+    checkKube(config),
+    checkDocker(ctx.signal),
+    Promise.all(registryHosts(config).map((host) => pingRegistry(host, config.build.insecureRegistries))),
+    hashArtifacts(config.build.artifacts),
+  ]);
+  ctx.emit({ type: 'diagnose', configFile: loaded.file, activeProfiles: loaded.activeProfiles, config, ...kube, docker, registries, artifacts });
+  return 0;
+}
+
+/** defaultRepo's host and every registry host named in artifact images, each once. */
+export function registryHosts(config: DevloopConfig): string[] {
+  const hosts = [registryHost(`${config.build.defaultRepo}/x`), ...config.build.artifacts.map((a) => registryHost(a.image))];
+  return [...new Set(hosts.filter((h): h is string => Boolean(h)))];
+}
+
+async function checkKube(config: DevloopConfig): Promise<Pick<DiagnoseEvent, 'kube' | 'kubeError'>> {
+  try {
+    const { createKubeClient } = await import('../../kube/client.js');
+    const client = await createKubeClient({ context: config.deploy.kubeContext || undefined, namespace: config.deploy.namespace || undefined });
+    return { kube: { context: client.contextName, server: client.server, namespace: client.namespace } };
+  } catch (error) {
+    return { kube: null, kubeError: firstLine((error as Error).message) };
+  }
+}
+
+async function checkDocker(signal: AbortSignal): Promise<DiagnoseEvent['docker']> {
+  const { execa } = await import('execa');
+  try {
+    const result = await execa('docker', ['version', '--format', '{{.Server.Version}}'], {
+      timeout: DOCKER_TIMEOUT_MS,
+      reject: false,
+      cancelSignal: signal,
+    });
+    if (result.exitCode === 0 && result.stdout.trim()) return { ok: true, version: result.stdout.trim() };
+    if ((result as { code?: string }).code === 'ENOENT') return { ok: false, error: 'the docker CLI is not installed' };
+    if (result.timedOut) return { ok: false, error: `no answer within ${DOCKER_TIMEOUT_MS / 1000}s` };
+    return { ok: false, error: firstLine(String(result.stderr || result.stdout || result.shortMessage)) };
+  } catch (error) {
+    return { ok: false, error: firstLine((error as Error).message) };
+  }
+}
+
+/** GET /v2/: 200 (open) or 401 (wants auth) both mean a registry answers. */
+export async function pingRegistry(host: string, insecureRegistries: readonly string[]): Promise<DiagnoseEvent['registries'][number]> {
+  const { registryBaseUrl } = await import('../../registry/reference.js');
+  try {
+    const response = await fetch(`${registryBaseUrl(host, insecureRegistries)}/v2/`, { signal: AbortSignal.timeout(REGISTRY_TIMEOUT_MS), redirect: 'manual' });
+    await response.body?.cancel();
+    const ok = response.status === 200 || response.status === 401;
+    return ok ? { host, ok, status: response.status } : { host, ok, status: response.status, error: `HTTP ${response.status} from /v2/` };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${REGISTRY_TIMEOUT_MS / 1000}s` : (cause?.code ?? cause?.message ?? (error as Error).message);
+    return { host, ok: false, error: reason };
+  }
+}
+
+/** One artifact at a time, so each timing is that artifact's alone. */
+async function hashArtifacts(artifacts: ArtifactConfig[]): Promise<DiagnoseEvent['artifacts']> {
+  const { listArtifactInputs, artifactInputDigest } = await import('../../inputs/index.js');
+  const out: DiagnoseEvent['artifacts'] = [];
+  for (const artifact of artifacts) {
+    const base = { image: artifact.image, builder: artifact.oci ? ('oci' as const) : ('docker' as const), context: artifact.context };
+    const started = performance.now();
+    try {
+      const files = await listArtifactInputs(artifact);
+      const digest = await artifactInputDigest(artifact, files);
+      out.push({ ...base, inputFiles: files.length, hashMs: Math.round(performance.now() - started), digest });
+    } catch (error) {
+      out.push({ ...base, error: firstLine((error as Error).message) });
+    }
+  }
+  return out;
 }

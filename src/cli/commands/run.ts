@@ -1,7 +1,54 @@
 import type { CommandContext } from '../context.js';
-import { DevloopError } from '../../errors.js';
+import type { StageName } from '../../events/types.js';
+import { toDevloopError } from '../../errors.js';
+import { kubeClientFor, parseTimeoutFlag, readBuildArtifacts } from './shared-deploy.js';
 
-// Placeholder until its issue lands; owned by the helper implementing `devloop run`.
-export async function run(_ctx: CommandContext, _opts: Record<string, unknown> = {}): Promise<number | void> {
-  throw new DevloopError('NOT_IMPLEMENTED', '`devloop run` is not implemented yet');
+export interface RunOptions {
+  tail?: boolean;
+  portForward?: boolean;
+  statusCheckTimeout?: string;
+  /** `devloop deploy` only: skip building, use these tags. */
+  buildArtifacts?: string;
+}
+
+/**
+ * `devloop run`: build → render → apply → prune → status, once, as iteration 1. Exit 0 only when
+ * everything is healthy. With --tail, streams logs (and forwards ports) until Ctrl-C.
+ */
+export async function run(ctx: CommandContext, opts: RunOptions = {}): Promise<number> {
+  return runOnce(ctx, opts, 'run');
+}
+
+export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'run' | 'deploy'): Promise<number> {
+  const started = performance.now();
+  const stages: { stage: StageName; durationMs: number }[] = [];
+  const unsubscribe = ctx.bus.on((event) => {
+    if (event.type === 'stage' && (event.status === 'end' || event.status === 'error') && event.durationMs !== undefined) {
+      stages.push({ stage: event.stage, durationMs: event.durationMs });
+    }
+  });
+  ctx.emit({ type: 'iteration', n: 1, status: 'start' });
+  try {
+    const statusCheckTimeoutMs = parseTimeoutFlag(opts.statusCheckTimeout);
+    const loaded = await ctx.loadConfig(command);
+    const kube = await kubeClientFor(loaded);
+    const pipelineContext = { loaded, emit: ctx.emit, signal: ctx.signal, kube, statusCheckTimeoutMs };
+    const { deployBuilt, runPipeline } = await import('../../runner/pipeline.js');
+    if (opts.buildArtifacts) await deployBuilt(pipelineContext, await readBuildArtifacts(opts.buildArtifacts, ctx.cwd));
+    else await runPipeline(pipelineContext);
+    unsubscribe();
+    ctx.emit({ type: 'iteration', n: 1, status: 'ok', durationMs: Math.round(performance.now() - started), stages });
+    if (opts.tail) {
+      const { tailAndForward } = await import('../../runner/tail.js');
+      await tailAndForward({ kube, loaded, emit: ctx.emit, signal: ctx.signal, portForward: Boolean(opts.portForward) });
+    }
+    return 0;
+  } catch (error) {
+    unsubscribe();
+    const failure = ctx.signal.aborted && ctx.signal.reason ? toDevloopError(ctx.signal.reason) : toDevloopError(error);
+    // The error first, then the iteration result: `--output json` consumers read the last line.
+    ctx.emit({ type: 'error', code: failure.code, message: failure.message, hint: failure.hint });
+    ctx.emit({ type: 'iteration', n: 1, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
+    return failure.exitCode;
+  }
 }

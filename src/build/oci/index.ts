@@ -1,0 +1,98 @@
+/**
+ * The daemonless OCI builder (Jib/ko style): layers made from the context, laid on a base image
+ * by descriptor, pushed straight to a registry. No Docker, no Dockerfile.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DevloopError } from '../../errors.js';
+import { timedStage } from '../../events/bus.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import type { ArtifactConfig } from '../../config/types.js';
+import type { ImageBuilder, ImageBuildRequest } from '../types.js';
+import { assembleImage, ociConfigOf, type AssembledImage } from './assemble.js';
+import { pushImage } from './push.js';
+import { collectLayerFiles } from './sources.js';
+
+export { assembleImage, type AssembledImage } from './assemble.js';
+export { pushImage, type PushSummary } from './push.js';
+export { collectLayerFiles, type LayerFile } from './sources.js';
+
+/** Where the builder keeps its blob store / OCI image layout, below the project. */
+export function ociStoreDir(projectDir: string): string {
+  return join(projectDir, '.devloop', 'oci');
+}
+
+export const ociBuilder: ImageBuilder = {
+  kind: 'oci',
+  build: buildOciImage,
+};
+
+export async function buildOciImage(request: ImageBuildRequest): Promise<{ digest?: string }> {
+  const { artifact, emit, signal } = request;
+  const store = ociStoreDir(request.projectDir);
+  const image = await timedStage(emit, 'build', artifact.image, () =>
+    assembleImage({ artifact, store, settings: request.registry, preferCachedBase: !request.push, emit, signal }),
+  );
+  if (!request.push) {
+    await recordInLayout(store, image, `${request.repo}:${request.tag}`);
+    emit({
+      type: 'notice',
+      level: 'info',
+      message: `${artifact.image}: image ${request.repo}:${request.tag} (${image.manifestDigest}) written to the OCI layout ${store}`,
+      hint: image.base.layers.length > 0 ? 'base image layers are referenced, not copied, so the layout holds only the new layers' : undefined,
+    });
+    return {};
+  }
+  const summary = await timedStage(emit, 'push', artifact.image, () =>
+    pushImage(image, { repo: request.repo, tag: request.tag, settings: request.registry, emit, artifact: artifact.image, signal }),
+  );
+  if (summary.digest !== image.manifestDigest) {
+    throw new DevloopError('REGISTRY_DIGEST_MISMATCH', `registry stored ${request.repo}:${request.tag} under a different digest than built`);
+  }
+  return { digest: summary.digest };
+}
+
+/**
+ * The files an oci artifact's image is made of (layer sources expanded, symlinks followed), as
+ * absolute paths — for input digests and watching. Layers whose sources do not exist yet (the
+ * compile step has not run) contribute nothing rather than failing.
+ */
+export async function ociInputFiles(artifact: ArtifactConfig): Promise<string[]> {
+  const oci = ociConfigOf(artifact);
+  const files = new Set<string>();
+  for (const layer of oci.layers) {
+    try {
+      for (const f of await collectLayerFiles(artifact.context, layer)) if (f.source) files.add(f.source);
+    } catch (error) {
+      if (error instanceof DevloopError && (error.code === 'OCI_LAYER_EMPTY' || error.code === 'OCI_LAYER_MISSING')) continue;
+      throw error;
+    }
+  }
+  return [...files].sort();
+}
+
+let layoutLock: Promise<void> = Promise.resolve();
+
+/** Adds (or moves) `refName` in the layout's index.json; serialised so concurrent builds do not lose entries. */
+function recordInLayout(store: string, image: AssembledImage, refName: string): Promise<void> {
+  const update = async (): Promise<void> => {
+    await writeFileAtomic(join(store, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    const indexFile = join(store, 'index.json');
+    let index: { schemaVersion: 2; manifests: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }[] };
+    try {
+      index = JSON.parse(await readFile(indexFile, 'utf8')) as typeof index;
+    } catch {
+      index = { schemaVersion: 2, manifests: [] };
+    }
+    index.manifests = index.manifests.filter((m) => m.annotations?.['org.opencontainers.image.ref.name'] !== refName);
+    index.manifests.push({
+      mediaType: image.manifestMediaType,
+      digest: image.manifestDigest,
+      size: image.manifestBytes.length,
+      annotations: { 'org.opencontainers.image.ref.name': refName },
+    });
+    await writeFileAtomic(indexFile, JSON.stringify(index, null, 2));
+  };
+  layoutLock = layoutLock.then(update, update);
+  return layoutLock;
+}

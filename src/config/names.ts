@@ -1,0 +1,70 @@
+/** Name rules shared by validation, `init` and `diagnose`. Pure. */
+import type { Issue } from './validate.js';
+
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN = /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]+)?$/;
+
+/** The registry host of an image or repo reference ("127.0.0.1:5000/x" → "127.0.0.1:5000"), or undefined. */
+export function registryHost(reference: string): string | undefined {
+  const slash = reference.indexOf('/');
+  if (slash < 0) return undefined;
+  const first = reference.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
+}
+
+/** A repository name without tag or digest, optionally with a registry host: `hello`, `127.0.0.1:5000/team/hello`. */
+export function checkImageName(name: string): Issue | undefined {
+  const hint = 'lowercase letters, digits and . _ - separators, optionally prefixed by a registry host; no tag (devloop computes it)';
+  if (name === '') return { message: 'must not be empty', hint };
+  if (/[@]/.test(name) || /:[^/]*$/.test(name.slice(name.lastIndexOf('/') + 1))) {
+    return { message: `image "${name}" must not carry a tag or digest`, hint };
+  }
+  return isRepository(name) ? undefined : { message: `invalid image name "${name}"`, hint };
+}
+
+/** defaultRepo: a registry host with an optional path (`127.0.0.1:5000`, `ghcr.io/team`) or empty. */
+export function checkDefaultRepo(repo: string): Issue | undefined {
+  if (repo === '') return undefined;
+  const hint = 'a registry host with optional path, e.g. 127.0.0.1:5000 or ghcr.io/team';
+  const [host, ...rest] = repo.replace(/\/+$/, '').split('/');
+  if (!host || !DOMAIN.test(host)) return { message: `invalid registry "${repo}"`, hint };
+  if (rest.some((component) => !COMPONENT.test(component))) return { message: `invalid repository path in "${repo}"`, hint };
+  return undefined;
+}
+
+function isRepository(name: string): boolean {
+  const parts = name.split('/');
+  const host = registryHost(name);
+  if (host !== undefined) {
+    if (!DOMAIN.test(host)) return false;
+    parts.shift();
+  }
+  return parts.length > 0 && parts.every((component) => COMPONENT.test(component));
+}
+
+/** DNS-1123 label: what metadata.name must be (it ends up in labels and object names). */
+export function checkDnsLabel(name: string): Issue | undefined {
+  if (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) && name.length <= 63) return undefined;
+  return { message: `invalid name "${name}"`, hint: 'use at most 63 lowercase letters, digits and -, starting and ending with a letter or digit' };
+}
+
+/** Turns any folder name into a DNS-1123 label ("My_App 2" → "my-app-2"). */
+export function toDnsLabel(text: string, fallback = 'app'): string {
+  const label = text
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/g, '');
+  return label || fallback;
+}
+
+export function checkForwardResource(resource: string): Issue | undefined {
+  if (/^(service|deployment|pod)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(resource)) return undefined;
+  return { message: `invalid resource "${resource}"`, hint: 'write service/NAME, deployment/NAME or pod/NAME' };
+}
+
+export function checkAbsolutePath(path: string): Issue | undefined {
+  return path.startsWith('/') ? undefined : { message: `must be an absolute path in the container, got "${path}"`, hint: `e.g. /${path.replace(/^\.?\/*/, '')}` };
+}

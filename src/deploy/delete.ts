@@ -1,0 +1,112 @@
+/**
+ * Delete: remove everything a config deployed (found by its labels), wait until the API no longer
+ * has it. Deleting what is already gone is fine, so running it twice is a no-op.
+ */
+import type { Emit } from '../events/bus.js';
+import { DevloopError } from '../errors.js';
+import { labelSelector } from '../render/labels.js';
+import { refName, type DeployApi, type ObjectRef } from './api.js';
+import { explainKubeError, httpStatusOf } from './errors.js';
+import { findLabeled } from './find.js';
+import { COMMON_KINDS, kindKey, uniqueKinds, type KindRef } from './kinds.js';
+import { withRetry } from './retry.js';
+import { watchCollection } from './watch.js';
+
+export const DEFAULT_DELETE_TIMEOUT_MS = 60_000;
+
+/** Deletes one object (dependents in the background); absent objects are not an error. */
+export async function deleteObject(api: DeployApi, ref: ObjectRef, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await withRetry(
+      () =>
+        api.objects.delete(
+          { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } },
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          'Background',
+        ),
+      { signal },
+    );
+    return true;
+  } catch (error) {
+    if (httpStatusOf(error) === 404) return false;
+    throw explainKubeError(error, api.kube, { action: 'delete', object: `${ref.kind}/${ref.name}` });
+  }
+}
+
+export interface DeleteOptions {
+  api: DeployApi;
+  configName: string;
+  /** Only this dev session's objects when given. */
+  runId?: string;
+  /** Kinds (besides the common ones) and namespaces to look in, e.g. from state.json. */
+  kinds?: readonly KindRef[];
+  namespaces?: readonly string[];
+  emit: Emit;
+  signal: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Deletes every object labeled for this config (and run); returns what was deleted. */
+export async function deleteDeployed(options: DeleteOptions): Promise<ObjectRef[]> {
+  const { api } = options;
+  const kinds = uniqueKinds(options.kinds ?? [], COMMON_KINDS);
+  const namespaces = [...new Set([api.kube.namespace, ...(options.namespaces ?? [])])];
+  const found = await findLabeled({
+    api,
+    kinds,
+    namespaces,
+    labelSelector: labelSelector(options.configName, options.runId),
+    optionalKinds: new Set(kinds.map(kindKey)),
+    signal: options.signal,
+  });
+  // Namespaces last: deleting one takes everything in it, and workloads first keeps pods from restarting.
+  const ordered = [...found.filter((r) => r.kind !== 'Namespace'), ...found.filter((r) => r.kind === 'Namespace')];
+  const deleted: ObjectRef[] = [];
+  for (const ref of ordered) {
+    options.signal.throwIfAborted();
+    if (await deleteObject(api, ref, options.signal)) {
+      deleted.push(ref);
+      options.emit({ type: 'progress', stage: 'delete', resource: refName(ref), message: `deleting ${refName(ref)}${ref.namespace ? ` in ${ref.namespace}` : ''}` });
+    }
+  }
+  await waitUntilGone(api, deleted, options.signal, options.timeoutMs ?? DEFAULT_DELETE_TIMEOUT_MS);
+  return deleted;
+}
+
+/** Watches each object until the API reports it deleted (finalizers may keep it a while). */
+export async function waitUntilGone(api: DeployApi, refs: readonly ObjectRef[], signal: AbortSignal, timeoutMs: number): Promise<void> {
+  if (refs.length === 0) return;
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  const remaining = new Set(refs);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => {
+        const names = [...remaining].map(refName).join(', ');
+        reject(new DevloopError('DELETE_TIMEOUT', `still present after ${Math.round(timeoutMs / 1000)}s: ${names}`, { hint: 'finalizers may be holding them; check `kubectl get … -o yaml`' }));
+      }, timeoutMs);
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      for (const ref of refs) {
+        watchCollection(
+          api,
+          { apiVersion: ref.apiVersion, kind: ref.kind, namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` },
+          (objects) => {
+            if (objects.size > 0) return;
+            remaining.delete(ref);
+            if (remaining.size === 0) resolve();
+          },
+          stop.signal,
+        ).catch((error: unknown) => reject(explainKubeError(error, api.kube, { action: 'watch', object: `${ref.kind}/${ref.name}` })));
+      }
+    });
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    stop.abort();
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Status check: waits, with watches, until every applied workload is healthy; fails fast with an
+ * explanation when a pod cannot become healthy (image pull, crash loop, scheduling), and at the
+ * deadline names what is still waiting and why. Progress lines every few seconds.
+ */
+import type { Emit } from '../events/bus.js';
+import { DevloopError } from '../errors.js';
+import { labelSelector } from '../render/labels.js';
+import { refKey, refName, type DeployApi, type ObjectRef } from './api.js';
+import { describeProblem, isFatal, podProblem, problemHint, type PodLike, type PodProblem } from './diagnose.js';
+import { explainKubeError } from './errors.js';
+import { verdictRule, type Verdict, type Workload } from './rollout.js';
+import { watchCollection, type WatchedObject } from './watch.js';
+
+export interface StatusOptions {
+  api: DeployApi;
+  /** Everything applied; kinds without a health rule count as healthy. */
+  applied: readonly ObjectRef[];
+  configName: string;
+  runId?: string;
+  emit: Emit;
+  signal: AbortSignal;
+  timeoutMs: number;
+  /** How often to emit progress lines (default 3 s). */
+  progressIntervalMs?: number;
+}
+
+const LOG_LINES = 20;
+
+interface Tracked {
+  ref: ObjectRef;
+  rule: (object: Workload) => Verdict;
+  object?: Workload;
+  verdict: Verdict;
+  /** Last non-fatal pod explanation (readiness probe…), for progress lines and the deadline message. */
+  note?: string;
+}
+
+/** Resolves when every workload is healthy; rejects with a DevloopError otherwise. */
+export async function waitForHealthy(options: StatusOptions): Promise<void> {
+  const { api, emit } = options;
+  const tracked: Tracked[] = [];
+  for (const ref of options.applied) {
+    const rule = verdictRule(ref.apiVersion, ref.kind);
+    if (rule) tracked.push({ ref, rule, verdict: { state: 'waiting', message: `${ref.name}: waiting for status` } });
+  }
+  if (tracked.length === 0) return;
+
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  const pods = new Map<string, ReadonlyMap<string, WatchedObject>>();
+  const readinessNotes = new Map<string, string>();
+  let settled = false;
+  let timer: NodeJS.Timeout | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  const started = Date.now();
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const finish = (error?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        if (error) reject(error);
+        else resolve();
+      };
+      options.signal.addEventListener('abort', () => finish(options.signal.reason ?? new DevloopError('INTERRUPTED', 'interrupted')), { once: true });
+
+      const evaluate = (): void => {
+        if (settled) return;
+        for (const item of tracked) {
+          item.verdict = item.object ? item.rule(item.object) : { state: 'waiting', message: `${item.ref.name}: not found yet` };
+          if (item.verdict.state === 'failed') return finish(new DevloopError('STATUS_FAILED', item.verdict.message, { hint: 'run `kubectl describe` on it for the events' }));
+          item.note = undefined;
+          if (item.verdict.state === 'done') continue;
+          const problem = firstProblem(item, pods);
+          if (!problem) continue;
+          if (isFatal(problem)) {
+            settled = true;
+            void explainFatal(options, item, problem).then(reject, reject);
+            return;
+          }
+          item.note = readinessNotes.get(problem.pod) ?? describeProblem(refName(item.ref), problem);
+        }
+        if (tracked.every((t) => t.verdict.state === 'done')) finish();
+      };
+
+      const failWatch = (ref: ObjectRef | undefined) => (error: unknown) =>
+        finish(explainKubeError(error, api.kube, { action: 'watch', object: ref ? `${ref.kind}/${ref.name}` : 'pods' }));
+
+      for (const item of tracked) {
+        watchCollection(
+          api,
+          { apiVersion: item.ref.apiVersion, kind: item.ref.kind, namespace: item.ref.namespace, fieldSelector: `metadata.name=${item.ref.name}` },
+          (objects) => {
+            item.object = objects.get(`${item.ref.namespace ?? ''}/${item.ref.name}`) as Workload | undefined;
+            evaluate();
+          },
+          stop.signal,
+        ).catch(failWatch(item.ref));
+      }
+      const namespaces = new Set(tracked.map((t) => t.ref.namespace ?? api.kube.namespace));
+      for (const namespace of namespaces) {
+        watchCollection(
+          api,
+          { apiVersion: 'v1', kind: 'Pod', namespace, labelSelector: labelSelector(options.configName, options.runId) },
+          (objects) => {
+            pods.set(namespace, objects);
+            evaluate();
+          },
+          stop.signal,
+        ).catch(failWatch(undefined));
+      }
+
+      timer = setTimeout(() => finish(deadlineError(options.timeoutMs, tracked)), options.timeoutMs);
+      ticker = setInterval(() => {
+        if (settled) return;
+        void refreshReadinessNotes(api, tracked, pods, readinessNotes).then(evaluate, () => undefined);
+        for (const item of tracked) {
+          if (item.verdict.state === 'done') continue;
+          const seconds = Math.round((Date.now() - started) / 1000);
+          emit({ type: 'progress', stage: 'status', resource: refName(item.ref), message: `${item.verdict.message}${item.note ? ` — ${item.note}` : ''} (${seconds}s)` });
+        }
+      }, options.progressIntervalMs ?? 3000);
+    });
+  } finally {
+    clearTimeout(timer);
+    clearInterval(ticker);
+    options.signal.removeEventListener('abort', onAbort);
+    stop.abort();
+  }
+}
+
+/** Pods that belong to a workload's current version: same namespace, selected by it, running its images. */
+function podsOf(item: Tracked, pods: ReadonlyMap<string, ReadonlyMap<string, WatchedObject>>): PodLike[] {
+  const all = [...(pods.get(item.ref.namespace ?? '')?.values() ?? [])] as unknown as PodLike[];
+  const workload = item.object;
+  if (!workload) return [];
+  if (item.ref.kind === 'Pod') return all.filter((p) => p.metadata.name === item.ref.name);
+  if (item.ref.kind === 'Job') {
+    const uid = workload.metadata.uid;
+    return all.filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === uid));
+  }
+  const selector = (workload.spec?.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
+  const template = (workload.spec?.template as { spec?: { containers?: { image?: string }[] } } | undefined)?.spec;
+  const images = (template?.containers ?? []).map((c) => c.image).join(',');
+  return all.filter((pod) => {
+    const labels = pod.metadata.labels ?? {};
+    if (!Object.entries(selector).every(([key, value]) => labels[key] === value)) return false;
+    // Pods of the previous version may still be crashing while the new one rolls out: not our problem.
+    return (pod.spec?.containers ?? []).map((c) => c.image).join(',') === images;
+  });
+}
+
+function firstProblem(item: Tracked, pods: ReadonlyMap<string, ReadonlyMap<string, WatchedObject>>): PodProblem | undefined {
+  const problems = podsOf(item, pods)
+    .map(podProblem)
+    .filter((p): p is PodProblem => p !== undefined);
+  return problems.find(isFatal) ?? problems[0];
+}
+
+async function explainFatal(options: StatusOptions, item: Tracked, problem: PodProblem): Promise<DevloopError> {
+  const workload = refName(item.ref);
+  if (problem.kind === 'crash-loop') {
+    const lines = await lastLogLines(options.api, item.ref.namespace ?? options.api.kube.namespace, problem.pod, problem.container);
+    for (const line of lines.lines) options.emit({ type: 'log', line, pod: problem.pod, container: problem.container });
+    const hint = lines.lines.length > 0 ? `its last ${lines.lines.length} log lines are shown above` : `no log lines available${lines.error ? ` (${lines.error})` : ''}`;
+    return new DevloopError('STATUS_CRASH_LOOP', describeProblem(workload, problem), { hint: `the container exits right after starting; ${hint}` });
+  }
+  const code = problem.kind === 'image-pull' ? 'STATUS_IMAGE_PULL' : problem.kind === 'unschedulable' ? 'STATUS_UNSCHEDULABLE' : 'STATUS_CONTAINER_CONFIG';
+  return new DevloopError(code, describeProblem(workload, problem), { hint: problemHint(problem) });
+}
+
+async function lastLogLines(api: DeployApi, namespace: string, pod: string, container: string): Promise<{ lines: string[]; error?: string }> {
+  for (const previous of [true, false]) {
+    try {
+      const text = await api.kube.core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: LOG_LINES, previous });
+      const lines = String(text ?? '').split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      if (lines.length > 0 || !previous) return { lines: lines.slice(-LOG_LINES) };
+    } catch (error) {
+      if (!previous) return { lines: [], error: explainKubeError(error, api.kube, { action: 'read logs', object: `pod/${pod}` }).message };
+    }
+  }
+  return { lines: [] };
+}
+
+/** Latest "Readiness probe failed" event message of pods that run but are not ready. */
+async function refreshReadinessNotes(
+  api: DeployApi,
+  tracked: readonly Tracked[],
+  pods: ReadonlyMap<string, ReadonlyMap<string, WatchedObject>>,
+  notes: Map<string, string>,
+): Promise<void> {
+  for (const item of tracked) {
+    if (item.verdict.state === 'done') continue;
+    for (const pod of podsOf(item, pods)) {
+      if (podProblem(pod)?.kind !== 'not-ready') continue;
+      const namespace = pod.metadata.namespace ?? item.ref.namespace ?? api.kube.namespace;
+      const events = await api.kube.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${pod.metadata.name}` });
+      const unhealthy = events.items
+        .filter((e) => e.reason === 'Unhealthy' && e.message)
+        .sort((a, b) => eventTime(a) - eventTime(b))
+        .at(-1);
+      if (unhealthy?.message) notes.set(pod.metadata.name, `${refName(item.ref)}: pod ${pod.metadata.name}: ${unhealthy.message.trim()}`);
+    }
+  }
+}
+
+function eventTime(event: { lastTimestamp?: Date; eventTime?: Date; metadata?: { creationTimestamp?: Date } }): number {
+  const time = event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp;
+  return time ? new Date(time).getTime() : 0;
+}
+
+function deadlineError(timeoutMs: number, tracked: readonly Tracked[]): DevloopError {
+  const waiting = tracked.filter((t) => t.verdict.state !== 'done');
+  const what = waiting.map((t) => `${refName(t.ref)} (${t.verdict.message})`).join(', ');
+  const notes = waiting.map((t) => t.note).filter(Boolean);
+  return new DevloopError('STATUS_TIMEOUT', `not healthy after ${Math.round(timeoutMs / 1000)}s: ${what}`, {
+    hint: notes.length > 0 ? notes.join('; ') : 'raise deploy.statusCheck.timeout (or --status-check-timeout), or inspect with `kubectl describe`',
+  });
+}
+

@@ -1,0 +1,138 @@
+/**
+ * One forward: a local listener devloop owns plus the pod it currently points at. The listener is
+ * bound once and kept for the whole session; only the target behind it changes, so a redeploy never
+ * moves or briefly closes the local port.
+ */
+import { createServer, type Socket } from 'node:net';
+import type { PortForward } from '@kubernetes/client-node';
+import type { Emit } from '../events/bus.js';
+import type { ForwardEvent } from '../events/types.js';
+import type { KubeClient } from '../kube/client.js';
+import { bindFirstFree } from './listen.js';
+import { bridgeConnection } from './bridge.js';
+import type { ResolvedResource } from './resolve.js';
+import { followTarget, type ForwardTarget } from './target.js';
+
+export interface ForwardSpec {
+  /** As written by the user ("service/hello"); events name the forward by it. */
+  resource: string;
+  /** As written by the user: a number or a port name. */
+  port: number | string;
+  address: string;
+  /** Requested local port; the bound one may be higher when it is taken. */
+  localPort: number;
+}
+
+export interface ForwardTimeouts {
+  /** How long a connection is held while no pod is Ready before it is refused. */
+  podWaitMs: number;
+  /** Bound on opening the port-forward WebSocket for one connection. */
+  connectTimeoutMs: number;
+}
+
+export interface Forward {
+  readonly spec: ForwardSpec;
+  /** The port actually bound, fixed for the forward's life. */
+  readonly localPort: number;
+  target(): string | undefined;
+  /** Connections accepted / failed since start (for tests and the bench). */
+  stats(): { connections: number; failed: number };
+  update(resolved: ResolvedResource): void;
+  close(): Promise<void>;
+}
+
+export interface StartForwardOptions {
+  kube: KubeClient;
+  portForward: PortForward;
+  spec: ForwardSpec;
+  resolved: ResolvedResource;
+  emit: Emit;
+  timeouts: ForwardTimeouts;
+  /** Ports already bound by this session. */
+  reserved?: ReadonlySet<number>;
+}
+
+export async function startForward(options: StartForwardOptions): Promise<Forward> {
+  const { spec, emit, timeouts, resolved } = options;
+  const sockets = new Set<Socket>();
+  const closing = new AbortController();
+  const stats = { connections: 0, failed: 0 };
+  const server = createServer({ noDelay: true });
+  const localPort = await bindFirstFree(server, spec.address, spec.localPort, { owner: spec.resource, reserved: options.reserved });
+
+  const event = (status: ForwardEvent['status'], extra: { pod?: string; message?: string } = {}): void =>
+    emit({ type: 'forward', resource: spec.resource, port: spec.port, localPort, address: spec.address, status, ...extra });
+
+  if (localPort !== spec.localPort) {
+    const message = `localPort ${spec.localPort} is in use, forwarding ${spec.resource} on ${localPort}`;
+    emit({ type: 'notice', level: 'warn', message, hint: 'this choice is kept until devloop exits' });
+  }
+
+  const target: ForwardTarget = followTarget(options.kube, resolved, (error) => {
+    if (!closing.signal.aborted) event('reconnecting', { message: `watching pods failed, retrying: ${error.message.split('\n')[0]}` });
+  });
+  let waitingAnnounced = false;
+  target.onChange((next, previous) => {
+    if (next) {
+      waitingAnnounced = false;
+      event('ready', { pod: next.pod, message: previous ? `now serving from pod ${next.pod} (was ${previous.pod})` : undefined });
+    } else if (previous) {
+      waitingAnnounced = true;
+      event('reconnecting', { message: `pod ${previous.pod} is gone; waiting for a Ready pod` });
+    }
+  });
+
+  const handle = async (socket: Socket): Promise<void> => {
+    stats.connections++;
+    let pod = target.current();
+    if (!pod) {
+      if (!waitingAnnounced) {
+        waitingAnnounced = true;
+        event('reconnecting', { message: `no Ready pod yet; holding connections up to ${Math.round(timeouts.podWaitMs / 1000)}s` });
+      }
+      try {
+        pod = await target.wait(timeouts.podWaitMs, closing.signal);
+      } catch (error) {
+        stats.failed++;
+        socket.destroy();
+        if (!closing.signal.aborted) event('error', { message: (error as Error).message });
+        return;
+      }
+    }
+    if (socket.destroyed) return;
+    const result = await bridgeConnection(options.portForward, socket, {
+      namespace: resolved.namespace,
+      pod: pod.pod,
+      port: pod.port,
+      connectTimeoutMs: timeouts.connectTimeoutMs,
+    });
+    if (result.ok || closing.signal.aborted) return;
+    stats.failed++;
+    // A connection cut because its pod went away is expected during a rollout: the ready/
+    // reconnecting events already say so. Anything else is worth a line.
+    if (target.current()?.pod === pod.pod) event('error', { pod: pod.pod, message: `connection failed: ${result.error}` });
+  };
+
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    void handle(socket);
+  });
+
+  return {
+    spec,
+    localPort,
+    target: () => target.current()?.pod,
+    stats: () => ({ ...stats }),
+    update: (next) => target.update(next),
+    async close() {
+      if (closing.signal.aborted) return;
+      closing.abort();
+      target.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      event('stopped');
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The pod a forward currently sends new connections to. Fed by a pod watch, so it switches to a
+ * new Ready pod the moment the API server reports it, and `wait()` lets a connection that arrives
+ * while nothing is Ready be held (bounded) instead of failed.
+ */
+import type { KubeClient } from '../kube/client.js';
+import { DevloopError } from '../errors.js';
+import { watchPods, type PodWatch } from './pod-watch.js';
+import type { ResolvedResource } from './resolve.js';
+import { chooseServingPod } from './select.js';
+
+export interface TargetPod {
+  pod: string;
+  port: number;
+}
+
+export interface ForwardTarget {
+  current(): TargetPod | undefined;
+  /** The current target, or the first one within `timeoutMs`; rejects with FORWARD_NO_READY_POD. */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<TargetPod>;
+  /** Runs after every change of the current target (to another pod, or to none). */
+  onChange(listener: (next: TargetPod | undefined, previous: TargetPod | undefined) => void): () => void;
+  /** Follows a re-read of the resource (after a redeploy): new selector or port mapping. */
+  update(resolved: ResolvedResource): void;
+  close(): void;
+}
+
+export function followTarget(kube: KubeClient, initial: ResolvedResource, onWatchError?: (error: Error) => void): ForwardTarget {
+  let resolved = initial;
+  let watch: PodWatch;
+  let current: TargetPod | undefined;
+  const listeners = new Set<(next: TargetPod | undefined, previous: TargetPod | undefined) => void>();
+  const waiters = new Set<(target: TargetPod) => void>();
+
+  const recompute = (): void => {
+    const best = chooseServingPod(watch.pods(), resolved.portOn);
+    const next = best ? { pod: best.candidate.pod.metadata!.name!, port: best.port } : undefined;
+    if (next?.pod === current?.pod && next?.port === current?.port) return;
+    const previous = current;
+    current = next;
+    for (const listener of [...listeners]) listener(next, previous);
+    if (next) for (const wake of [...waiters]) wake(next);
+  };
+  const startWatch = (): void => {
+    watch = watchPods(kube, {
+      namespace: resolved.namespace,
+      labelSelector: resolved.labelSelector,
+      fieldSelector: resolved.fieldSelector,
+      onError: onWatchError,
+    });
+    watch.onChange(recompute);
+  };
+  startWatch();
+
+  return {
+    current: () => current,
+    wait(timeoutMs, signal) {
+      if (current) return Promise.resolve(current);
+      return new Promise<TargetPod>((resolve, reject) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(wake);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        const wake = (target: TargetPod): void => {
+          done();
+          resolve(target);
+        };
+        const onAbort = (): void => {
+          done();
+          reject(new DevloopError('FORWARD_CLOSED', `${resolved.ref.kind}/${resolved.ref.name}: forward closed`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(
+            new DevloopError('FORWARD_NO_READY_POD', `no Ready pod for ${resolved.ref.kind}/${resolved.ref.name} in namespace ${resolved.namespace} after ${Math.round(timeoutMs / 1000)}s`, {
+              hint: `check the pods: kubectl get pods -n ${resolved.namespace}${resolved.labelSelector ? ` -l ${resolved.labelSelector}` : ''}`,
+            }),
+          );
+        }, timeoutMs);
+        waiters.add(wake);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    update(next) {
+      const selectorChanged = next.labelSelector !== resolved.labelSelector || next.fieldSelector !== resolved.fieldSelector || next.namespace !== resolved.namespace;
+      resolved = next;
+      if (selectorChanged) {
+        watch.close();
+        startWatch();
+      } else recompute();
+    },
+    close() {
+      watch.close();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * An artifact's inputs: the files whose change means the artifact must be rebuilt.
+ *
+ * - Compile inputs: files matching `compile.inputs` (all files when empty), minus `.gitignore`d ones.
+ * - Image inputs: the Docker context after `.dockerignore` (or the OCI layer sources); with a compile
+ *   step, `.gitignore`d files are left out too, because those are the compile's outputs, determined
+ *   by its sources (a fresh clone does not have them).
+ * - `.git/`, `node_modules/` and `.devloop/` are never inputs.
+ */
+import { basename, join, resolve, sep } from 'node:path';
+import type { ArtifactConfig } from '../config/types.js';
+import { digestInputs } from './digest.js';
+import { createInputClassifier, walkInputs, type InputFile, type InputKinds } from './walk.js';
+
+export type { InputFile, InputKinds } from './walk.js';
+export { createInputClassifier } from './walk.js';
+export { normalizedMode, canonicalJson } from './digest.js';
+
+function strip(files: (InputFile & Partial<InputKinds>)[]): InputFile[] {
+  return files.map(({ path, mode, size, mtimeMs }) => ({ path, mode, size, mtimeMs }));
+}
+
+/** Every input of the artifact (compile ∪ image), sorted posix paths relative to its context. */
+export async function listArtifactInputs(artifact: ArtifactConfig): Promise<InputFile[]> {
+  return strip(await walkInputs(artifact));
+}
+
+/** Inputs of the compile step only (empty without one). */
+export async function compileInputs(artifact: ArtifactConfig, files?: InputFile[]): Promise<InputFile[]> {
+  return select(artifact, files, 'compile');
+}
+
+/** Files the image build copies from the context (after ignore rules). */
+export async function imageInputs(artifact: ArtifactConfig, files?: InputFile[]): Promise<InputFile[]> {
+  return select(artifact, files, 'image');
+}
+
+async function select(artifact: ArtifactConfig, files: InputFile[] | undefined, kind: keyof InputKinds): Promise<InputFile[]> {
+  if (!files) return strip((await walkInputs(artifact)).filter((f) => f[kind]));
+  const classify = createInputClassifier(artifact);
+  return files.filter((f) => classify(f.path)[kind]);
+}
+
+/**
+ * `sha256:<hex>` over the inputs (paths, normalised modes, contents) plus the builder config
+ * (Dockerfile path and content, build args, target, compile command/env/inputs, OCI settings).
+ */
+export async function artifactInputDigest(artifact: ArtifactConfig, files?: InputFile[]): Promise<string> {
+  return digestInputs(artifact, files ?? (await listArtifactInputs(artifact)));
+}
+
+/**
+ * Whether a change to `relPath` (relative to the artifact context, or absolute) can change the
+ * artifact. Ignore files and the Dockerfile count: editing them changes the inputs or the build.
+ */
+export function isArtifactInput(artifact: ArtifactConfig, relPath: string): boolean {
+  const kinds = createInputClassifier(artifact)(relPath);
+  if (kinds.compile || kinds.image) return true;
+  return isBuildDefinitionFile(artifact, relPath);
+}
+
+/** `.dockerignore`, `.gitignore` (with a compile step) and the Dockerfile. */
+export function isBuildDefinitionFile(artifact: ArtifactConfig, relPath: string): boolean {
+  const abs = resolve(artifact.context, relPath);
+  if (artifact.docker && abs === resolve(artifact.context, artifact.docker.dockerfile)) return true;
+  if (artifact.docker && abs === join(artifact.context, '.dockerignore')) return true;
+  const inside = abs.startsWith(artifact.context + sep);
+  return Boolean(artifact.compile) && inside && basename(abs) === '.gitignore';
+}

@@ -1,0 +1,235 @@
+/**
+ * The planner: changed paths + config + previous state → the least work per artifact. Pure: the
+ * file classification it needs comes in as functions (built once per config by `rules.ts`), so
+ * every decision here is unit-testable without a file system.
+ *
+ * - reload:   devloop.yaml changed (everything else waits for the new config)
+ * - sync:     every changed file of an artifact matches one of its `sync` rules
+ * - rebuild:  any other input changed (only that artifact; compile only if a compile input changed)
+ * - redeploy: a manifest changed (re-render + apply, no builds)
+ */
+import { posix } from 'node:path';
+import { mapSyncPath, type CompiledSyncRule } from '../sync/map.js';
+
+export type ChangeKind = 'write' | 'delete' | 'deleteDir';
+
+export interface FileChange {
+  /** Absolute posix path. */
+  path: string;
+  kind: ChangeKind;
+}
+
+export interface ArtifactRules {
+  image: string;
+  /** Absolute context folder. */
+  context: string;
+  hasCompile: boolean;
+  /** Whether a file (posix path relative to the context) is read by the compile step / copied by the image build. */
+  classify: (relPath: string) => { compile: boolean; image: boolean };
+  /** Dockerfile and ignore files: changing them changes the build itself. */
+  definition: (relPath: string) => 'dockerfile' | 'ignore' | undefined;
+  sync: CompiledSyncRule[];
+}
+
+export interface PlanState {
+  /** Artifacts whose containers cannot take a sync (no tar): their syncable changes rebuild. */
+  noSync: ReadonlySet<string>;
+  /** Artifacts with files synced since their last build: a pod restart would lose them. */
+  syncedSinceBuild: ReadonlySet<string>;
+}
+
+export interface PlanInput {
+  changes: FileChange[];
+  configFile: string;
+  configDir: string;
+  /** Whether a path (posix, relative to the config folder) is one of the manifests. */
+  isManifest: (relPath: string) => boolean;
+  artifacts: ArtifactRules[];
+  state: PlanState;
+}
+
+export interface SyncCopy {
+  /** Absolute local path. */
+  local: string;
+  /** Absolute container path. */
+  path: string;
+  /** The rule's destination folder (tar extracts relative to it). */
+  dest: string;
+}
+
+export interface SyncRemove {
+  path: string;
+  dest: string;
+  dir: boolean;
+}
+
+export type ArtifactAction =
+  | { kind: 'sync'; image: string; files: string[]; copy: SyncCopy[]; remove: SyncRemove[] }
+  | { kind: 'rebuild'; image: string; compile: boolean; files: string[] };
+
+export interface Plan {
+  reload: boolean;
+  redeploy: boolean;
+  actions: ArtifactAction[];
+  /** Ignore files changed: the caller must rebuild its classifiers. */
+  refreshRules: boolean;
+  /** Changed paths that matter, relative to the config folder. */
+  changed: string[];
+  /** One line: "rebuild hello: main.go changed". */
+  reason: string;
+  /** Things worth saying once (a sync rule refused a path…). */
+  notes: string[];
+}
+
+export function isEmptyPlan(plan: Plan): boolean {
+  return !plan.reload && !plan.redeploy && plan.actions.length === 0;
+}
+
+interface ArtifactChanges {
+  rules: ArtifactRules;
+  files: string[];
+  compile: boolean;
+  /** A change that only a rebuild can apply. */
+  needsBuild: boolean;
+  copy: SyncCopy[];
+  remove: SyncRemove[];
+}
+
+export function plan(input: PlanInput): Plan {
+  const notes: string[] = [];
+  const changed = new Set<string>();
+  let reload = false;
+  let refreshRules = false;
+  const manifestFiles: string[] = [];
+  const perArtifact = new Map<string, ArtifactChanges>();
+
+  for (const change of dedupe(input.changes)) {
+    const fromConfig = relativeInside(input.configDir, change.path);
+    if (change.path === input.configFile) {
+      reload = true;
+      changed.add(fromConfig ?? change.path);
+      continue;
+    }
+    if (fromConfig !== undefined && change.kind !== 'deleteDir' && input.isManifest(fromConfig)) {
+      manifestFiles.push(fromConfig);
+      changed.add(fromConfig);
+    }
+    for (const rules of input.artifacts) {
+      const rel = relativeInside(rules.context, change.path);
+      if (rel === undefined) continue;
+      const decision = classifyChange(rules, rel, change, input.state, notes);
+      if (!decision) continue;
+      if (decision.refreshRules) refreshRules = true;
+      changed.add(fromConfig ?? change.path);
+      let entry = perArtifact.get(rules.image);
+      if (!entry) {
+        entry = { rules, files: [], compile: false, needsBuild: false, copy: [], remove: [] };
+        perArtifact.set(rules.image, entry);
+      }
+      entry.files.push(rel);
+      if (decision.kind === 'build') {
+        entry.needsBuild = true;
+        entry.compile ||= decision.compile;
+      } else {
+        entry.copy.push(...decision.copy);
+        entry.remove.push(...decision.remove);
+      }
+    }
+  }
+
+  const redeploy = manifestFiles.length > 0;
+  const actions: ArtifactAction[] = [];
+  for (const entry of perArtifact.values()) {
+    const files = entry.files.sort();
+    if (entry.needsBuild) actions.push({ kind: 'rebuild', image: entry.rules.image, compile: entry.compile, files });
+    else actions.push({ kind: 'sync', image: entry.rules.image, files, copy: entry.copy, remove: entry.remove });
+  }
+  if (redeploy) {
+    // A redeploy may restart pods, which would drop files synced since the image was built.
+    for (const rules of input.artifacts) {
+      if (!input.state.syncedSinceBuild.has(rules.image)) continue;
+      const index = actions.findIndex((a) => a.image === rules.image);
+      if (index >= 0 && actions[index]!.kind === 'rebuild') continue;
+      const files = index >= 0 ? actions[index]!.files : [];
+      const action: ArtifactAction = { kind: 'rebuild', image: rules.image, compile: false, files };
+      if (index >= 0) actions[index] = action;
+      else actions.push(action);
+    }
+  }
+  actions.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
+
+  const result: Plan = { reload, redeploy, actions, refreshRules, changed: [...changed].sort(), reason: '', notes };
+  const compiles = new Set(input.artifacts.filter((a) => a.hasCompile).map((a) => a.image));
+  result.reason = describe(result, manifestFiles.sort(), compiles);
+  return result;
+}
+
+type Decision =
+  | { kind: 'build'; compile: boolean; refreshRules?: boolean }
+  | { kind: 'sync'; copy: SyncCopy[]; remove: SyncRemove[]; refreshRules?: boolean };
+
+function classifyChange(rules: ArtifactRules, rel: string, change: FileChange, state: PlanState, notes: string[]): Decision | undefined {
+  if (change.kind === 'deleteDir') {
+    // The folder's files are gone; the watcher does not know which, so ask as if for one below it.
+    const kinds = rules.classify(`${rel}/x`);
+    if (!kinds.compile && !kinds.image) return undefined;
+    const sync = syncDecision(rules, rel, change, state, notes);
+    return sync ?? { kind: 'build', compile: rules.hasCompile };
+  }
+  const definition = rules.definition(rel);
+  if (definition) return { kind: 'build', compile: definition === 'ignore' && rules.hasCompile, refreshRules: definition === 'ignore' };
+  const kinds = rules.classify(rel);
+  if (!kinds.compile && !kinds.image) return undefined;
+  if (!kinds.compile) {
+    const sync = syncDecision(rules, rel, change, state, notes);
+    if (sync) return sync;
+  }
+  return { kind: 'build', compile: kinds.compile };
+}
+
+function syncDecision(rules: ArtifactRules, rel: string, change: FileChange, state: PlanState, notes: string[]): Decision | undefined {
+  if (rules.sync.length === 0 || state.noSync.has(rules.image)) return undefined;
+  const mapping = mapSyncPath(rules.sync, rel, change.kind === 'deleteDir');
+  if (mapping.kind === 'none') return undefined;
+  if (mapping.kind === 'refused') {
+    notes.push(`not syncing ${rules.image}: ${mapping.reason}; rebuilding instead`);
+    return undefined;
+  }
+  if (change.kind === 'write') {
+    return { kind: 'sync', copy: mapping.targets.map((t) => ({ local: change.path, path: t.path, dest: t.dest })), remove: [] };
+  }
+  return { kind: 'sync', copy: [], remove: mapping.targets.map((t) => ({ path: t.path, dest: t.dest, dir: change.kind === 'deleteDir' })) };
+}
+
+/** The last change per path wins (an atomic save is delete + write: a write). */
+function dedupe(changes: FileChange[]): FileChange[] {
+  const last = new Map<string, FileChange>();
+  for (const change of changes) {
+    last.delete(change.path);
+    last.set(change.path, change);
+  }
+  return [...last.values()];
+}
+
+function relativeInside(root: string, path: string): string | undefined {
+  const rel = posix.relative(root, path);
+  if (rel === '' || rel === '..' || rel.startsWith('../') || posix.isAbsolute(rel)) return undefined;
+  return rel;
+}
+
+function listFiles(files: string[], verb = 'changed'): string {
+  if (files.length === 0) return 'sync state must reach the image';
+  const first = files[0]!;
+  return files.length === 1 ? `${first} ${verb}` : `${first} and ${files.length - 1} more ${verb}`;
+}
+
+function describe(result: Plan, manifestFiles: string[], compiles: Set<string>): string {
+  if (result.reload) return `reload config: ${result.changed.find((c) => c.endsWith('.yaml') || c.endsWith('.yml')) ?? 'devloop.yaml'} changed`;
+  const parts: string[] = [];
+  for (const action of result.actions) {
+    const skip = action.kind === 'rebuild' && !action.compile && compiles.has(action.image) ? ' (compile skipped)' : '';
+    parts.push(`${action.kind} ${action.image}${skip}: ${listFiles(action.files)}`);
+  }
+  if (result.redeploy) parts.push(`redeploy: ${listFiles(manifestFiles)}`);
+  return parts.join('; ');
+}

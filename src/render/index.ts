@@ -1,0 +1,103 @@
+/**
+ * Render: the config's manifests with artifact images replaced by the built references and
+ * devloop's labels added. `renderObjects` and `toYaml` are pure; `renderManifests` reads the files.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { ImagePathRule, LoadedConfig } from '../config/types.js';
+import type { Emit } from '../events/bus.js';
+import { DevloopError } from '../errors.js';
+import { findManifestFiles } from './files.js';
+import { rewriteImages } from './images.js';
+import { addLabels, devloopLabels } from './labels.js';
+import { parseManifests } from './parse.js';
+import type { ImageReplacement, KubeObject, ManifestObject } from './types.js';
+
+export type { ImageReplacement, KubeObject, ManifestObject, ManifestSource } from './types.js';
+export { describeObject, describeSource } from './types.js';
+export { labelSelector, devloopLabels, CONFIG_LABEL, MANAGED_BY_LABEL, RUN_ID_LABEL } from './labels.js';
+
+export interface RenderOptions {
+  loaded: LoadedConfig;
+  /** Built (or planned) references per artifact image. */
+  images: readonly ImageReplacement[];
+  /** Dev sessions label their objects with their run id. */
+  runId?: string;
+  emit?: Emit;
+}
+
+export interface Rendered {
+  objects: ManifestObject[];
+  /** Every artifact image that no manifest referenced (probably a typo in the manifest or the config). */
+  unusedImages: string[];
+}
+
+/** Reads the config's manifests and renders them. */
+export async function renderManifests(options: RenderOptions): Promise<Rendered> {
+  const { loaded } = options;
+  const parsed = await readManifests(loaded);
+  const rendered = renderObjects(parsed, {
+    configName: loaded.config.metadata.name,
+    images: options.images,
+    imagePaths: loaded.config.render.imagePaths,
+    runId: options.runId,
+  });
+  for (const image of rendered.unusedImages) {
+    options.emit?.({
+      type: 'notice',
+      level: 'warn',
+      message: `artifact image "${image}" is not used by any manifest`,
+      hint: 'a container image in the manifests must name it (with or without a tag) to be replaced',
+    });
+  }
+  return rendered;
+}
+
+/** Parses every manifest file of the config, in the globs' order. */
+export async function readManifests(loaded: LoadedConfig): Promise<ManifestObject[]> {
+  const { files, unmatched } = await findManifestFiles(loaded.dir, loaded.config.manifests);
+  if (unmatched.length > 0 && files.length === 0 && loaded.config.manifests.length > 0) {
+    throw new DevloopError('MANIFESTS_NOT_FOUND', `no manifest file matches ${unmatched.map((g) => `"${g}"`).join(', ')}`, {
+      hint: `manifests globs are relative to ${loaded.dir}`,
+    });
+  }
+  const objects: ManifestObject[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(resolve(loaded.dir, file), 'utf8');
+    } catch (error) {
+      throw new DevloopError('MANIFEST_UNREADABLE', `cannot read manifest ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+    }
+    objects.push(...parseManifests(text, file));
+  }
+  return objects;
+}
+
+export interface RenderSettings {
+  configName: string;
+  images: readonly ImageReplacement[];
+  imagePaths: readonly ImagePathRule[];
+  runId?: string;
+}
+
+/** Pure: copies of `parsed` with images replaced and labels added. */
+export function renderObjects(parsed: readonly ManifestObject[], settings: RenderSettings): Rendered {
+  const labels = devloopLabels(settings.configName, settings.runId);
+  const used = new Set<string>();
+  const objects = parsed.map(({ object, source }) => {
+    const copy = structuredClone(object);
+    for (const image of settings.images) {
+      if (rewriteImages(copy, [image], settings.imagePaths) > 0) used.add(image.image);
+    }
+    addLabels(copy, labels);
+    return { object: copy, source };
+  });
+  return { objects, unusedImages: settings.images.map((i) => i.image).filter((image) => !used.has(image)) };
+}
+
+/** Multi-document YAML, keys in the order written, `---` between documents. */
+export function toYaml(objects: readonly KubeObject[]): string {
+  return objects.map((object) => stringify(object, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+}

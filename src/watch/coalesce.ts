@@ -1,0 +1,94 @@
+/**
+ * Turns a stream of file changes into iterations: after a quiet period (no change for `quietMs`)
+ * the collected batch runs as ONE iteration. Changes arriving while an iteration runs are kept and
+ * become exactly one follow-up iteration (after its own quiet period). In manual mode batches run
+ * only when `flush()` is called (Enter).
+ */
+import type { FileChange } from '../plan/index.js';
+
+export interface Coalescer {
+  push(change: FileChange): void;
+  /** Runs the pending batch now (manual trigger); with `force`, even when it is empty. */
+  flush(force?: boolean): void;
+  /** Changes waiting for the next iteration. */
+  pending(): number;
+  /** Resolves when no iteration is running and none is scheduled. */
+  idle(): Promise<void>;
+  close(): void;
+}
+
+export function createCoalescer(options: {
+  quietMs: number;
+  manual?: boolean;
+  run: (changes: FileChange[], forced: boolean) => Promise<void>;
+  /** While true the source is still producing the burst's changes: wait another quiet period. */
+  busy?: () => boolean;
+}): Coalescer {
+  let batch: FileChange[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let forcedNext = false;
+  let closed = false;
+  let idleWaiters: (() => void)[] = [];
+
+  const schedule = (): void => {
+    if (closed || running || options.manual) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(start, options.quietMs);
+  };
+
+  const start = (): void => {
+    timer = undefined;
+    if (closed || running) return;
+    if (batch.length === 0 && !forcedNext) return settle();
+    if (!forcedNext && options.busy?.()) {
+      timer = setTimeout(start, options.quietMs);
+      return;
+    }
+    const changes = batch;
+    const forced = forcedNext;
+    batch = [];
+    forcedNext = false;
+    running = options
+      .run(changes, forced)
+      .catch(() => undefined) // the loop reports its own failures; it must never stop here
+      .finally(() => {
+        running = undefined;
+        if (batch.length > 0 || forcedNext) {
+          if (options.manual && !forcedNext) settle();
+          else if (forcedNext) start();
+          else schedule();
+        } else settle();
+      });
+  };
+
+  const settle = (): void => {
+    if (running || timer) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  return {
+    push(change) {
+      if (closed) return;
+      batch.push(change);
+      schedule();
+    },
+    flush(force = false) {
+      if (closed) return;
+      if (force) forcedNext = true;
+      if (running) return;
+      if (timer) clearTimeout(timer);
+      start();
+    },
+    pending: () => batch.length,
+    idle: () => (running || timer ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve()),
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      settle();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyObjects } from '../../src/deploy/apply.js';
+import { waitForHealthy } from '../../src/deploy/status.js';
+import { DevloopError } from '../../src/errors.js';
+import { startHarness, rendered, DEPLOYMENT, SERVICE, type Harness } from './support.js';
+
+const GOOD = '127.0.0.1:5000/hello:abc';
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.fake.stop();
+  harness = undefined;
+});
+
+async function deploy(h: Harness, yaml: string, timeoutMs = 20_000, progressIntervalMs = 3000): Promise<{ started: number }> {
+  const signal = new AbortController().signal;
+  const applied = await applyObjects({ api: h.api, objects: rendered(yaml), emit: h.emit, signal });
+  const started = Date.now();
+  await waitForHealthy({ api: h.api, applied, configName: 'demo', emit: h.emit, signal, timeoutMs, progressIntervalMs });
+  return { started };
+}
+
+async function failure(promise: Promise<unknown>): Promise<DevloopError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DevloopError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('waitForHealthy', () => {
+  it('resolves once the Deployment is rolled out, emitting progress while waiting', async () => {
+    harness = await startHarness({ timing: { podStartMs: 400 } });
+    await deploy(harness, `${DEPLOYMENT('hello', GOOD)}---\n${SERVICE('hello')}`, 20_000, 100);
+    const deployment = harness.fake.objects.get('apps/v1', 'Deployment', 'default', 'hello') as unknown as { status: { readyReplicas?: number } };
+    expect(deployment.status.readyReplicas).toBe(1);
+    const progress = harness.events.filter((e) => e.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0]).toMatchObject({ stage: 'status', resource: 'deployment/hello', message: expect.stringMatching(/^hello: /) });
+  });
+
+  it('survives watches that drop, resuming where they were', async () => {
+    harness = await startHarness({ timing: { podStartMs: 600 } });
+    const h = harness;
+    const dropper = setInterval(() => h.fake.controls.dropWatches(), 100);
+    try {
+      await deploy(h, DEPLOYMENT('hello', GOOD));
+    } finally {
+      clearInterval(dropper);
+    }
+    const resumed = h.fake.requests.filter((r) => r.query.watch === 'true' && r.query.resourceVersion);
+    expect(resumed.length).toBeGreaterThan(1);
+  });
+
+  it('fails fast on ImagePullBackOff, naming image and registry', async () => {
+    harness = await startHarness();
+    harness.fake.controls.failImage(/broken/, 'ImagePullBackOff');
+    const started = Date.now();
+    const error = await failure(deploy(harness, DEPLOYMENT('hello', '127.0.0.1:5000/broken:1'), 60_000));
+    expect(error.code).toBe('STATUS_IMAGE_PULL');
+    expect(error.message).toContain('deployment/hello: cannot pull image 127.0.0.1:5000/broken:1 from registry 127.0.0.1:5000');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('fails fast on CrashLoopBackOff with the exit code and the last log lines', async () => {
+    harness = await startHarness();
+    harness.fake.controls.failImage(/crashy/, 'CrashLoopBackOff');
+    const error = await failure(deploy(harness, DEPLOYMENT('hello', '127.0.0.1:5000/crashy:1'), 60_000));
+    expect(error.code).toBe('STATUS_CRASH_LOOP');
+    expect(error.message).toMatch(/deployment\/hello: container hello of pod hello-\S+ keeps crashing \(CrashLoopBackOff, exit code 1/);
+  });
+
+  it('names what is still waiting at the deadline', async () => {
+    harness = await startHarness({ timing: { podStartMs: 60_000 } });
+    const error = await failure(deploy(harness, DEPLOYMENT('slow', GOOD), 700));
+    expect(error.code).toBe('STATUS_TIMEOUT');
+    expect(error.message).toMatch(/^not healthy after 1s: deployment\/slow \(slow: /);
+  });
+});
