@@ -7,7 +7,8 @@ import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
 import type { Emit } from '../events/bus.js';
 import { skippedStage, timedStage } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
-import { artifactInputDigest, listArtifactInputs } from '../inputs/index.js';
+import { artifactInputDigest, FileHashCache, listArtifactInputs } from '../inputs/index.js';
+import { join } from 'node:path';
 import { gitState, imageRepository, policyUsesGit, policyUsesTime, renderTag, type GitState } from '../tag/index.js';
 import { runCompile, abortError } from '../compile/index.js';
 import type { BuildResult, BuildRunOptions, ImageBuilder, RegistrySettings } from './types.js';
@@ -58,6 +59,7 @@ interface RunShared {
   signal: AbortSignal;
   destination: ImageDestination;
   cache: ArtifactCacheStore;
+  hashes: FileHashCache;
   registry: RegistrySettings;
   skipCompile: Set<string>;
   git: () => Promise<GitState>;
@@ -82,6 +84,7 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     signal,
     destination,
     cache: await ArtifactCacheStore.open(loaded.dir, emit, deps.cacheWriter),
+    hashes: await FileHashCache.load(join(loaded.dir, '.devloop', 'file-hashes.json')),
     registry: { insecureRegistries: config.insecureRegistries },
     skipCompile: new Set(options.skipCompile ?? []),
     git: once(() => gitState(loaded.dir, signal)),
@@ -99,6 +102,7 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
       return { artifact, error: failure };
     }
   });
+  await shared.hashes.save();
   const results = outcomes.flatMap((o) => (o.result ? [o.result] : []));
   const failures = outcomes.flatMap((o) => (o.error ? [{ image: o.artifact.image, error: o.error }] : []));
   if (failures.length > 0) {
@@ -114,7 +118,7 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
   const repo = imageRepository(loaded.config.build.defaultRepo, artifact.image);
   const builderKind = artifact.oci ? 'oci' : 'docker';
 
-  const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact));
+  const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact), { hashCache: run.hashes });
   const tag = renderTag(policy, {
     image: artifact.image,
     inputDigest,

@@ -19,7 +19,9 @@ program
   .option('--default-repo <repo>', 'image repository prefix (also DEVLOOP_DEFAULT_REPO)')
   .option('--no-color', 'plain terminal output')
   .option('--verbose', 'print stack traces and debug detail', false)
-  .showHelpAfterError('(run `devloop --help` for usage)');
+  .showHelpAfterError('(run `devloop --help` for usage)')
+  // Set before any .command(): subcommands copy it when created. --help/--version exit 0; usage errors 2.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
@@ -104,9 +106,5 @@ program
     runCommand(globals(command), async (ctx) => (await import('./commands/delete.js')).deleteDeployed(ctx)),
   );
 
-program.exitOverride((error) => {
-  // commander's own --help/--version exit 0; its usage errors exit 2 per our contract.
-  process.exit(error.exitCode === 0 ? 0 : 2);
-});
 
 await program.parseAsync(process.argv);

@@ -40,10 +40,22 @@ export function createDeployApi(kube: KubeClient): DeployApi {
   const objects = kube.kc.makeApiClient(ObjectApiWithDiscovery);
   // Objects that name no namespace get devloop's resolved one, never the client's own default.
   (objects as unknown as { defaultNamespace: string }).defaultNamespace = kube.namespace;
+  // The first lookup of a group/version fetches its discovery document; concurrent lookups wait for it
+  // instead of fetching it again, then hit the client's cache.
+  const firstLookups = new Map<string, Promise<unknown>>();
   return {
     kube,
     objects,
-    resolve: (apiVersion, kind) => objects.resolveResource(apiVersion, kind),
+    resolve: async (apiVersion, kind) => {
+      const first = firstLookups.get(apiVersion);
+      if (!first) {
+        const lookup = objects.resolveResource(apiVersion, kind);
+        firstLookups.set(apiVersion, lookup.catch(() => undefined));
+        return lookup;
+      }
+      await first;
+      return objects.resolveResource(apiVersion, kind);
+    },
     collectionPath: (apiVersion, resource, namespace) => {
       const root = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
       return resource.namespaced && namespace

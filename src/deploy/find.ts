@@ -20,37 +20,44 @@ export interface FindOptions {
  * its template's labels but belong to it). Deduplicated, in kinds order.
  */
 export async function findLabeled(options: FindOptions): Promise<ObjectRef[]> {
-  const { api } = options;
+  // Kinds are listed concurrently (a handful of requests); results keep the kinds' order.
+  const perKind = await Promise.all(options.kinds.map((kind) => listKind(options, kind)));
   const found = new Map<string, ObjectRef>();
-  for (const kind of options.kinds) {
-    const optional = options.optionalKinds?.has(`${kind.apiVersion}/${kind.kind}`) ?? false;
-    const resource = await api.resolve(kind.apiVersion, kind.kind).catch((error: unknown) => {
-      if (optional) return undefined;
-      throw explainKubeError(error, api.kube, { action: 'discovery', object: kind.kind });
-    });
-    if (!resource) continue;
-    const scopes = resource.namespaced ? options.namespaces : [undefined];
-    for (const namespace of scopes) {
-      let items: { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; ownerReferences?: unknown[] } }[];
-      try {
-        const list = await withRetry(
-          () => api.objects.list(kind.apiVersion, kind.kind, namespace, undefined, undefined, undefined, undefined, options.labelSelector),
-          { signal: options.signal },
-        );
-        items = list.items;
-      } catch (error) {
-        const status = httpStatusOf(error);
-        if (optional && (status === 403 || status === 404 || status === 405)) continue;
-        throw explainKubeError(error, api.kube, { action: `list ${kind.kind}`, object: namespace ? `namespace ${namespace}` : undefined });
-      }
-      for (const item of items) {
-        if (!item.metadata?.name) continue;
-        if ((item.metadata.ownerReferences ?? []).length > 0) continue;
-        const ref: ObjectRef = { apiVersion: kind.apiVersion, kind: kind.kind, name: item.metadata.name };
-        if (resource.namespaced) ref.namespace = item.metadata.namespace ?? namespace;
-        found.set(refKey(ref), ref);
-      }
+  for (const refs of perKind) for (const ref of refs) found.set(refKey(ref), ref);
+  return [...found.values()];
+}
+
+async function listKind(options: FindOptions, kind: KindRef): Promise<ObjectRef[]> {
+  const { api } = options;
+  const optional = options.optionalKinds?.has(`${kind.apiVersion}/${kind.kind}`) ?? false;
+  const resource = await api.resolve(kind.apiVersion, kind.kind).catch((error: unknown) => {
+    if (optional) return undefined;
+    throw explainKubeError(error, api.kube, { action: 'discovery', object: kind.kind });
+  });
+  if (!resource) return [];
+  const scopes = resource.namespaced ? options.namespaces : [undefined];
+  const refs: ObjectRef[] = [];
+  for (const namespace of scopes) {
+    let items: { metadata?: { name?: string; namespace?: string; ownerReferences?: unknown[] } }[];
+    try {
+      const list = await withRetry(
+        () => api.objects.list(kind.apiVersion, kind.kind, namespace, undefined, undefined, undefined, undefined, options.labelSelector),
+        { signal: options.signal },
+      );
+      items = list.items;
+    } catch (error) {
+      const status = httpStatusOf(error);
+      if (optional && (status === 403 || status === 404 || status === 405)) continue;
+      throw explainKubeError(error, api.kube, { action: `list ${kind.kind}`, object: namespace ? `namespace ${namespace}` : undefined });
+    }
+    for (const item of items) {
+      if (!item.metadata?.name) continue;
+      // Pods of a Deployment carry its template's labels but belong to it.
+      if ((item.metadata.ownerReferences ?? []).length > 0) continue;
+      const ref: ObjectRef = { apiVersion: kind.apiVersion, kind: kind.kind, name: item.metadata.name };
+      if (resource.namespaced) ref.namespace = item.metadata.namespace ?? namespace;
+      refs.push(ref);
     }
   }
-  return [...found.values()];
+  return refs;
 }

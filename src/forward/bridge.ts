@@ -9,6 +9,11 @@ import type { PortForward } from '@kubernetes/client-node';
 
 export interface BridgeResult {
   ok: boolean;
+  /**
+   * False when the WebSocket never opened: nothing reached the pod and the local socket is left
+   * untouched, so the caller may try another pod with the same connection.
+   */
+  opened: boolean;
   /** Why it failed: the API's error channel text, the upgrade failure, or a timeout. */
   error?: string;
 }
@@ -39,11 +44,12 @@ export function bridgeConnection(portForward: PortForward, socket: Socket, optio
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      socket.off('close', onClose);
       resolve(result);
     };
     // A failed connection is reset so the local client sees an error, not an empty reply.
     const fail = (message: string): void => {
-      finish({ ok: false, error: message });
+      finish({ ok: false, opened: true, error: message });
       socket.destroy();
       if (ws && ws.readyState <= 1) ws.close();
     };
@@ -54,13 +60,17 @@ export function bridgeConnection(portForward: PortForward, socket: Socket, optio
         callback();
       },
     });
-    const timer = setTimeout(() => fail(`port-forward to pod ${options.pod} did not open within ${options.connectTimeoutMs} ms`), options.connectTimeoutMs);
+    const timer = setTimeout(
+      () => finish({ ok: false, opened: false, error: `port-forward to pod ${options.pod} did not open within ${options.connectTimeoutMs} ms` }),
+      options.connectTimeoutMs,
+    );
 
-    socket.on('error', () => undefined); // resets from the client end the connection via 'close'
-    socket.once('close', () => {
+    const onClose = (): void => {
       if (ws && ws.readyState <= 1) ws.close();
-      finish({ ok: errorText === '', error: errorText || undefined });
-    });
+      finish({ ok: errorText === '', opened: ws !== undefined, error: errorText || undefined });
+    };
+    socket.on('error', () => undefined); // resets from the client end the connection via 'close'
+    socket.once('close', onClose);
 
     portForward
       .portForward(options.namespace, options.pod, [options.port], socket, errors, socket)
@@ -75,12 +85,12 @@ export function bridgeConnection(portForward: PortForward, socket: Socket, optio
           // The error channel carries the kubelet's reason ("error forwarding port 8080 to pod …").
           if (errorText) fail(errorText.trim());
           else {
-            finish({ ok: true });
+            finish({ ok: true, opened: true });
             socket.end();
           }
         });
       })
-      .catch((error: unknown) => fail(`port-forward to pod ${options.pod} failed: ${describeUpgradeError(error)}`));
+      .catch((error: unknown) => finish({ ok: false, opened: false, error: `port-forward to pod ${options.pod} failed: ${describeUpgradeError(error)}` }));
   });
 }
 

@@ -9,9 +9,19 @@ import type { Emit } from '../events/bus.js';
 import type { ForwardEvent } from '../events/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { bindFirstFree } from './listen.js';
-import { bridgeConnection } from './bridge.js';
+import { bridgeConnection, type BridgeResult } from './bridge.js';
 import type { ResolvedResource } from './resolve.js';
-import { followTarget, type ForwardTarget } from './target.js';
+import { followTarget, formatWait, type ForwardTarget, type TargetPod } from './target.js';
+
+/** How long a connection whose pod vanished before the upgrade waits for another pod. */
+const RETRY_WAIT_MS = 5_000;
+/** Bound on waiting for the first pod list. */
+const SYNC_WAIT_MS = 10_000;
+
+function raceTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
 
 export interface ForwardSpec {
   /** As written by the user ("service/hello"); events name the forward by it. */
@@ -82,13 +92,18 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
     }
   });
 
+  // Start with the pods listed, so the first `ready` comes before the caller goes on and an early
+  // connection is not told "no Ready pod" while the list is on its way.
+  await raceTimeout(target.synced(), SYNC_WAIT_MS);
+
   const handle = async (socket: Socket): Promise<void> => {
     stats.connections++;
+    await raceTimeout(target.synced(), SYNC_WAIT_MS);
     let pod = target.current();
     if (!pod) {
       if (!waitingAnnounced) {
         waitingAnnounced = true;
-        event('reconnecting', { message: `no Ready pod yet; holding connections up to ${Math.round(timeouts.podWaitMs / 1000)}s` });
+        event('reconnecting', { message: `no Ready pod yet; holding connections up to ${formatWait(timeouts.podWaitMs)}` });
       }
       try {
         pod = await target.wait(timeouts.podWaitMs, closing.signal);
@@ -100,12 +115,18 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
       }
     }
     if (socket.destroyed) return;
-    const result = await bridgeConnection(options.portForward, socket, {
-      namespace: resolved.namespace,
-      pod: pod.pod,
-      port: pod.port,
-      connectTimeoutMs: timeouts.connectTimeoutMs,
-    });
+    let result = await bridge(socket, pod);
+    if (!result.ok && !result.opened && !socket.destroyed && !closing.signal.aborted) {
+      // The upgrade failed before anything reached the pod (it was just deleted, typically during
+      // a rollout): the same connection can go to the next Ready pod instead.
+      const failedPod = pod.pod;
+      const next = await target.wait(Math.min(timeouts.podWaitMs, RETRY_WAIT_MS), closing.signal, failedPod).catch(() => undefined);
+      if (next && !socket.destroyed) {
+        pod = next;
+        result = await bridge(socket, next);
+      }
+    }
+    if (!result.opened) socket.destroy();
     if (result.ok || closing.signal.aborted) return;
     stats.failed++;
     // A connection cut because its pod went away is expected during a rollout: the ready/
@@ -113,6 +134,15 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
     if (target.current()?.pod === pod.pod) event('error', { pod: pod.pod, message: `connection failed: ${result.error}` });
   };
 
+  const bridge = (socket: Socket, pod: TargetPod): Promise<BridgeResult> =>
+    bridgeConnection(options.portForward, socket, {
+      namespace: resolved.namespace,
+      pod: pod.pod,
+      port: pod.port,
+      connectTimeoutMs: timeouts.connectTimeoutMs,
+    });
+
+  let closed: Promise<void> | undefined;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -125,14 +155,16 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
     target: () => target.current()?.pod,
     stats: () => ({ ...stats }),
     update: (next) => target.update(next),
-    async close() {
-      if (closing.signal.aborted) return;
-      closing.abort();
-      target.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      event('stopped');
+    close() {
+      closed ??= (async () => {
+        closing.abort();
+        target.close();
+        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await done;
+        event('stopped');
+      })();
+      return closed;
     },
   };
 }

@@ -57,6 +57,7 @@ export async function startPortForwards(options: StartPortForwardsOptions): Prom
   const portForward: PortForward = new PortForward(kube.kc);
   const entries: Entry[] = [];
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   const reserved = (): Set<number> => new Set(entries.map((e) => e.forward.localPort));
 
@@ -123,11 +124,11 @@ export async function startPortForwards(options: StartPortForwardsOptions): Prom
       }
       if (options.forwardAllServices) await addServices();
     },
-    async close() {
-      if (closed) return;
+    close() {
       closed = true;
       signal.removeEventListener('abort', onAbort);
-      await Promise.all(entries.map((e) => e.forward.close()));
+      closing ??= Promise.all(entries.map((e) => e.forward.close())).then(() => undefined);
+      return closing;
     },
   };
 

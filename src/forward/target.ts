@@ -16,8 +16,13 @@ export interface TargetPod {
 
 export interface ForwardTarget {
   current(): TargetPod | undefined;
-  /** The current target, or the first one within `timeoutMs`; rejects with FORWARD_NO_READY_POD. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<TargetPod>;
+  /** Resolves once the pods were listed (so `current()` means something). */
+  synced(): Promise<void>;
+  /**
+   * The current target, or the first one within `timeoutMs`; rejects with FORWARD_NO_READY_POD.
+   * With `notPod`, a target on that pod does not count (it just failed).
+   */
+  wait(timeoutMs: number, signal?: AbortSignal, notPod?: string): Promise<TargetPod>;
   /** Runs after every change of the current target (to another pod, or to none). */
   onChange(listener: (next: TargetPod | undefined, previous: TargetPod | undefined) => void): () => void;
   /** Follows a re-read of the resource (after a redeploy): new selector or port mapping. */
@@ -54,8 +59,9 @@ export function followTarget(kube: KubeClient, initial: ResolvedResource, onWatc
 
   return {
     current: () => current,
-    wait(timeoutMs, signal) {
-      if (current) return Promise.resolve(current);
+    synced: () => watch.synced,
+    wait(timeoutMs, signal, notPod) {
+      if (current && current.pod !== notPod) return Promise.resolve(current);
       return new Promise<TargetPod>((resolve, reject) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -63,6 +69,7 @@ export function followTarget(kube: KubeClient, initial: ResolvedResource, onWatc
           signal?.removeEventListener('abort', onAbort);
         };
         const wake = (target: TargetPod): void => {
+          if (target.pod === notPod) return;
           done();
           resolve(target);
         };
@@ -73,7 +80,7 @@ export function followTarget(kube: KubeClient, initial: ResolvedResource, onWatc
         const timer = setTimeout(() => {
           done();
           reject(
-            new DevloopError('FORWARD_NO_READY_POD', `no Ready pod for ${resolved.ref.kind}/${resolved.ref.name} in namespace ${resolved.namespace} after ${Math.round(timeoutMs / 1000)}s`, {
+            new DevloopError('FORWARD_NO_READY_POD', `no Ready pod for ${resolved.ref.kind}/${resolved.ref.name} in namespace ${resolved.namespace} after ${formatWait(timeoutMs)}`, {
               hint: `check the pods: kubectl get pods -n ${resolved.namespace}${resolved.labelSelector ? ` -l ${resolved.labelSelector}` : ''}`,
             }),
           );
@@ -99,4 +106,9 @@ export function followTarget(kube: KubeClient, initial: ResolvedResource, onWatc
       listeners.clear();
     },
   };
+}
+
+/** "400 ms", "1.5s", "30s" */
+export function formatWait(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)}s`;
 }

@@ -4,11 +4,12 @@
  * bits), so two clones with the same inputs get the same digest.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { ArtifactConfig } from '../config/types.js';
 import type { InputFile } from './walk.js';
+import { processHashCache, type FileHashCache } from './hash-cache.js';
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -19,24 +20,20 @@ export function normalizedMode(mode: number): number {
   return mode & 0o111 ? 0o100755 : 0o100644;
 }
 
-/** Content hashes already computed in this process, keyed by file identity. */
-const memo = new Map<string, { size: number; mtimeMs: number; hash: string }>();
-/** A file modified this recently may change again within the same mtime tick: do not trust a memo. */
-const RACY_MS = 2_000;
-
-async function contentHash(absPath: string, file: InputFile): Promise<string> {
-  const known = memo.get(absPath);
-  if (known && known.size === file.size && known.mtimeMs === file.mtimeMs) return known.hash;
+async function contentHash(absPath: string, file: InputFile, cache: FileHashCache): Promise<string> {
+  const known = cache.lookup(absPath, file);
+  if (known) return known;
   const hash = createHash('sha256');
   if ((file.mode & S_IFMT) === S_IFLNK) {
     hash.update(await readlink(absPath));
-  } else if (file.size > 8 * 1024 * 1024) {
+  } else if (file.size > 1024 * 1024) {
     for await (const chunk of createReadStream(absPath)) hash.update(chunk as Buffer);
   } else {
-    hash.update(await readFile(absPath));
+    // Small files synchronously: no thread-pool round trip per file (see walkInputs).
+    hash.update(readFileSync(absPath));
   }
   const digest = hash.digest('hex');
-  if (Date.now() - file.mtimeMs > RACY_MS) memo.set(absPath, { size: file.size, mtimeMs: file.mtimeMs, hash: digest });
+  cache.record(absPath, file, digest);
   return digest;
 }
 
@@ -84,9 +81,9 @@ export async function builderConfigFingerprint(artifact: ArtifactConfig): Promis
 }
 
 /** `sha256:<hex>` over the files' paths, modes and contents plus the builder config. */
-export async function digestInputs(artifact: ArtifactConfig, files: InputFile[]): Promise<string> {
+export async function digestInputs(artifact: ArtifactConfig, files: InputFile[], cache: FileHashCache = processHashCache): Promise<string> {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const hashes = await mapLimit(sorted, 32, (file) => contentHash(join(artifact.context, file.path), file));
+  const hashes = await mapLimit(sorted, 32, (file) => contentHash(join(artifact.context, file.path), file, cache));
   const hash = createHash('sha256');
   hash.update('devloop-inputs-v1\n');
   sorted.forEach((file, i) => hash.update(`${file.path}\0${normalizedMode(file.mode).toString(8)}\0${hashes[i]}\n`));

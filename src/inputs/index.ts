@@ -15,6 +15,8 @@ import { createInputClassifier, walkInputs, type InputFile, type InputKinds } fr
 export type { InputFile, InputKinds } from './walk.js';
 export { createInputClassifier } from './walk.js';
 export { normalizedMode, canonicalJson } from './digest.js';
+export { FileHashCache } from './hash-cache.js';
+import type { FileHashCache } from './hash-cache.js';
 
 function strip(files: (InputFile & Partial<InputKinds>)[]): InputFile[] {
   return files.map(({ path, mode, size, mtimeMs }) => ({ path, mode, size, mtimeMs }));
@@ -44,9 +46,14 @@ async function select(artifact: ArtifactConfig, files: InputFile[] | undefined, 
 /**
  * `sha256:<hex>` over the inputs (paths, normalised modes, contents) plus the builder config
  * (Dockerfile path and content, build args, target, compile command/env/inputs, OCI settings).
+ * `hashCache` remembers content hashes by (path, size, mtime); the build keeps one in .devloop/.
  */
-export async function artifactInputDigest(artifact: ArtifactConfig, files?: InputFile[]): Promise<string> {
-  return digestInputs(artifact, files ?? (await listArtifactInputs(artifact)));
+export async function artifactInputDigest(
+  artifact: ArtifactConfig,
+  files?: InputFile[],
+  options: { hashCache?: FileHashCache } = {},
+): Promise<string> {
+  return digestInputs(artifact, files ?? (await listArtifactInputs(artifact)), options.hashCache);
 }
 
 /**

@@ -2,8 +2,7 @@
  * Finds an artifact's input files in one walk of its context, classifying each as a compile input
  * and/or an image input. Ignored trees are never entered (no stat below them).
  */
-import { readdir, readFile, lstat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { isAbsolute, join, resolve, relative, sep } from 'node:path';
 import type { ArtifactConfig } from '../config/types.js';
 import {
@@ -67,14 +66,6 @@ function mayHoldInputs(sel: Selection, relDir: string, gitIgnored: boolean): boo
   return Boolean(sel.layers?.mayContain(relDir));
 }
 
-async function readText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 function readTextSync(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -83,46 +74,50 @@ function readTextSync(file: string): string {
   }
 }
 
-/** Walks the context; returns every file that is a compile or image input, sorted by path. */
+/**
+ * Walks the context; returns every file that is a compile or image input, sorted by path.
+ * Synchronous fs calls on purpose: thousands of tiny readdir/lstat calls are several times faster
+ * without the thread-pool round trip per call (the no-op build budget is 400 ms for 1,000 files);
+ * the walk yields to the event loop every few hundred entries so a watcher stays responsive.
+ */
 export async function walkInputs(artifact: ArtifactConfig): Promise<ClassifiedInput[]> {
   const root = artifact.context;
-  const sel = selection(artifact, await readText(join(root, '.dockerignore')));
+  const sel = selection(artifact, readTextSync(join(root, '.dockerignore')));
   const found: ClassifiedInput[] = [];
+  let sinceYield = 0;
 
   async function visit(relDir: string, gitFiles: GitIgnoreFile[]): Promise<void> {
     const absDir = relDir === '' ? root : join(root, relDir);
-    let entries;
+    let entries: Dirent[];
     try {
-      entries = await readdir(absDir, { withFileTypes: true });
+      entries = readdirSync(absDir, { withFileTypes: true });
     } catch (error) {
       if (relDir === '') throw error;
       return; // vanished while walking (an editor's temp folder): not an input
     }
     let files = gitFiles;
     if (sel.useGitIgnore && entries.some((e) => e.name === '.gitignore' && e.isFile())) {
-      files = [...gitFiles, parseGitIgnore(relDir, await readText(join(absDir, '.gitignore')))];
+      files = [...gitFiles, parseGitIgnore(relDir, readTextSync(join(absDir, '.gitignore')))];
     }
-    const work: Promise<void>[] = [];
     for (const entry of entries) {
       const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
       if (entry.isDirectory()) {
         if (isAlwaysIgnored(entry.name)) continue;
         const ignored = sel.useGitIgnore && gitIgnores(files, relPath, true);
-        if (mayHoldInputs(sel, relPath, ignored)) work.push(visit(relPath, files));
+        if (mayHoldInputs(sel, relPath, ignored)) await visit(relPath, files);
         continue;
       }
       if (!entry.isFile() && !entry.isSymbolicLink()) continue; // sockets, fifos: never inputs
       const ignored = sel.useGitIgnore && gitIgnores(files, relPath, false);
       const kinds = classify(sel, relPath, ignored);
       if (!kinds.compile && !kinds.image) continue;
-      work.push(
-        lstat(join(absDir, entry.name)).then(
-          (st) => void found.push({ path: relPath, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ...kinds }),
-          () => undefined, // deleted meanwhile
-        ),
-      );
+      const st = lstatSync(join(absDir, entry.name), { throwIfNoEntry: false });
+      if (st) found.push({ path: relPath, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ...kinds });
+      if (++sinceYield >= 500) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
-    await Promise.all(work);
   }
 
   await visit('', []);

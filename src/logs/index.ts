@@ -48,6 +48,7 @@ export function startLogStreams(options: StartLogStreamsOptions): LogSession {
   const log: Log = new kube.lib.Log(kube.kc);
   const tails = new Map<string, Tail>();
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   const watch = watchPods(kube, {
     namespace,
@@ -140,14 +141,16 @@ export function startLogStreams(options: StartLogStreamsOptions): LogSession {
 
   const session: LogSession = {
     following: () => [...tails.entries()].filter(([, t]) => t.active).map(([key]) => key),
-    async close() {
-      if (closed) return;
-      closed = true;
-      options.signal.removeEventListener('abort', onAbort);
-      watch.close();
-      const ending = [...tails.values()].map((t) => t.ended);
-      for (const [key, tail] of tails) stop(key, tail);
-      await Promise.all(ending);
+    close() {
+      if (!closing) {
+        closed = true;
+        options.signal.removeEventListener('abort', onAbort);
+        watch.close();
+        const ending = [...tails.values()].map((t) => t.ended);
+        for (const [key, tail] of tails) stop(key, tail);
+        closing = Promise.all(ending).then(() => undefined);
+      }
+      return closing;
     },
   };
   const onAbort = (): void => void session.close();

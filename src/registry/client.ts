@@ -69,6 +69,8 @@ export class RegistryClient {
   private readonly options: typeof DEFAULTS & { env: NodeJS.ProcessEnv; signal?: AbortSignal };
   private readonly pullScopes = new Set<string>();
   private authorization: string | undefined;
+  /** Scheme of the last challenge answered: a 401 despite a fresh token means "no permission". */
+  private lastScheme: AuthChallenge['scheme'] | undefined;
   private credentials: Promise<CredentialLookup> | undefined;
 
   private constructor(registry: string, repository: string, settings: RegistrySettings, options: RegistryClientOptions) {
@@ -166,10 +168,12 @@ export class RegistryClient {
   }
 
   async hasBlob(digest: string): Promise<boolean> {
+    return this.withRetries(`blob ${this.name}@${digest}`, () => this.headBlob(digest));
+  }
+
+  private async headBlob(digest: string): Promise<boolean> {
     const what = `blob ${this.name}@${digest}`;
-    const response = await this.withRetries(what, () =>
-      this.request(`/v2/${this.repository}/blobs/${digest}`, { method: 'HEAD', what }),
-    );
+    const response = await this.request(`/v2/${this.repository}/blobs/${digest}`, { method: 'HEAD', what });
     if (response.status === 200) return true;
     if (response.status === 404) return false;
     throw this.unexpected(response, what);
@@ -184,7 +188,7 @@ export class RegistryClient {
     if (options.mountFrom) this.addPullScope(options.mountFrom);
     const what = `blob ${shortDigest(blob.digest)} to ${this.name}`;
     return this.withRetries(what, async () => {
-      if (await this.hasBlob(blob.digest)) return 'exists';
+      if (await this.headBlob(blob.digest)) return 'exists';
       let location: string;
       if (options.mountFrom && options.mountFrom !== this.repository) {
         const query = `?mount=${encodeURIComponent(blob.digest)}&from=${encodeURIComponent(options.mountFrom)}`;
@@ -342,6 +346,7 @@ export class RegistryClient {
     const challenge = parseChallenge(response.headers.get('www-authenticate'));
     if (!challenge) throw await this.authRefused(401, what);
     const { credential } = await this.lookup();
+    this.lastScheme = challenge.scheme;
     if (challenge.scheme === 'basic') {
       if (!credential?.username || credential.password === undefined) throw await this.authRefused(401, what);
       this.authorization = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
@@ -389,14 +394,15 @@ export class RegistryClient {
   /** An auth error naming the registry and where the credential came from — never the secret. */
   private async authRefused(status: number, what: string, by = `registry ${this.registry}`): Promise<DevloopError> {
     const { credential, searched } = await this.lookup();
-    const verb = status === 403 ? 'denied access' : 'refused the credentials';
+    const denied = status === 403 || (this.lastScheme === 'bearer' && by.startsWith('registry'));
+    const verb = denied ? 'denied access' : 'refused the credentials';
     if (!credential) {
       return new DevloopError('REGISTRY_AUTH', `${by} requires authentication for ${what}; no credentials found (looked in ${searched})`, {
         hint: `run \`docker login ${this.registry}\` (or set DOCKER_CONFIG to a folder whose config.json has credentials for it)`,
       });
     }
     return new DevloopError('REGISTRY_AUTH', `${by} ${verb} (${status}) for ${what} using credentials from ${credential.source}`, {
-      hint: status === 403
+      hint: denied
         ? `the account has no push/pull permission on ${this.name}`
         : `check the username and password for ${this.registry} (docker login ${this.registry})`,
     });

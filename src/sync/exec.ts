@@ -51,9 +51,11 @@ export async function execInContainer(
 
   return new Promise<ExecResult>((resolve, reject) => {
     let done = false;
+    let socket: { close(): void } | undefined;
     const finish = (result: ExecResult | Error): void => {
       if (done) return;
       done = true;
+      socket?.close();
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       if (result instanceof Error) reject(result);
@@ -78,9 +80,10 @@ export async function execInContainer(
     exec
       .exec(target.namespace, target.pod, target.container, command, out, err, stdin, false, onStatus)
       .then((ws) => {
+        socket = ws;
+        if (done) ws.close();
         // Without a status (a server closing early) the socket close ends the wait.
         ws.addEventListener('close', () => setTimeout(() => finish(new Error(`exec ${command[0]} in ${target.pod}: connection closed without a status`)), 50));
-        if (timer === undefined) ws.close();
       })
       .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
   });

@@ -18,7 +18,7 @@ describe('prune and delete', () => {
     await applyObjects({ api, objects: rendered(`${DEPLOYMENT('hello', 'img:1')}---\n${SERVICE('hello')}---\n${SERVICE('gone')}`), emit, signal });
     // Another config's object, labeled for it: must survive.
     await applyObjects({ api, objects: rendered(SERVICE('theirs')).map((o) => ({ ...o, object: { ...o.object, metadata: { ...o.object.metadata, labels: { ...o.object.metadata.labels, 'devloop.dev/config': 'other' } } } })), emit, signal });
-    await fake.waitFor('v1', 'Pod', 'default', '', () => fake.objects.list('Pod', 'default').length > 0).catch(() => undefined);
+    await fake.waitFor('apps/v1', 'Deployment', 'default', 'hello', (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 1);
     const applied = await applyObjects({ api, objects: rendered(`${DEPLOYMENT('hello', 'img:1')}---\n${SERVICE('hello')}`), emit, signal });
     const pruned = await pruneObjects({ api, applied, configName: 'demo', emit, signal });
     expect(pruned.map((r) => `${r.kind}/${r.name}`)).toEqual(['Service/gone']);

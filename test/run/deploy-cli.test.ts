@@ -9,8 +9,9 @@ import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
 import { copyExampleProject, devloop } from './support.js';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
-const HELLO = `127.0.0.1:5000/hello:t1@${DIGEST}`;
-const QUOTE = `127.0.0.1:5000/quote:t1@${DIGEST}`;
+// Not a loopback registry: the fake treats it as pullable (loopback ones it checks like a kubelet).
+const HELLO = `registry.example.com/hello:t1@${DIGEST}`;
+const QUOTE = `registry.example.com/quote:t1@${DIGEST}`;
 
 let fake: FakeKube;
 let project: { dir: string; remove(): Promise<void> };

@@ -5,7 +5,7 @@
  */
 import { execa } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile, mkdir, symlink, copyFile } from 'node:fs/promises';
+import { mkdtemp, writeFile, mkdir, symlink, copyFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -68,6 +68,7 @@ export async function startRegistry(extraConfig = ''): Promise<StartedRegistry> 
     host,
     stop: async () => {
       child.kill();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -90,8 +91,11 @@ export function testRegistry(): Promise<string> {
  */
 export async function busyboxBaseImage(registry: string): Promise<string> {
   const ref = `${registry}/devloop-test/busybox:1`;
-  const present = await execa('docker', ['manifest', 'inspect', '--insecure', ref], { reject: false });
-  if (present.exitCode === 0) return ref;
+  const present = await fetch(`http://${registry}/v2/devloop-test/busybox/manifests/1`, {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+  }).catch(() => undefined);
+  if (present?.ok) return ref;
   const root = await mkdtemp(join(tmpdir(), 'devloop-rootfs-'));
   await mkdir(join(root, 'bin'), { recursive: true });
   await mkdir(join(root, 'tmp'), { recursive: true });
@@ -100,6 +104,7 @@ export async function busyboxBaseImage(registry: string): Promise<string> {
     await symlink('busybox', join(root, 'bin', applet));
   }
   await execa('sh', ['-c', 'tar -C "$1" --numeric-owner --owner=0 --group=0 -c . | docker import -c "ENV PATH=/bin" - "$2"', 'sh', root, ref]);
+  await rm(root, { recursive: true, force: true });
   await execa('docker', ['push', ref]);
   return ref;
 }

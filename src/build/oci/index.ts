@@ -12,6 +12,8 @@ import type { ImageBuilder, ImageBuildRequest } from '../types.js';
 import { assembleImage, ociConfigOf, type AssembledImage } from './assemble.js';
 import { pushImage } from './push.js';
 import { collectLayerFiles } from './sources.js';
+import { collectGarbage, recordArtifactBlobs } from './gc.js';
+import { sha256Digest } from '../../registry/blob-source.js';
 
 export { assembleImage, type AssembledImage } from './assemble.js';
 export { pushImage, type PushSummary } from './push.js';
@@ -33,6 +35,7 @@ export async function buildOciImage(request: ImageBuildRequest): Promise<{ diges
   const image = await timedStage(emit, 'build', artifact.image, () =>
     assembleImage({ artifact, store, settings: request.registry, preferCachedBase: !request.push, emit, signal }),
   );
+  await tidyStore(store, artifact.image, image);
   if (!request.push) {
     await recordInLayout(store, image, `${request.repo}:${request.tag}`);
     emit({
@@ -69,6 +72,17 @@ export async function ociInputFiles(artifact: ArtifactConfig): Promise<string[]>
     }
   }
   return [...files].sort();
+}
+
+/** Records the blobs this image uses and drops old unreferenced ones; never fails the build. */
+async function tidyStore(store: string, image: string, built: AssembledImage): Promise<void> {
+  const digests = [...built.layers.map((l) => l.digest), sha256Digest(built.configBytes), built.manifestDigest];
+  try {
+    await recordArtifactBlobs(store, image, digests);
+    await collectGarbage(store);
+  } catch {
+    // A cache that could not be tidied is still a correct cache.
+  }
 }
 
 let layoutLock: Promise<void> = Promise.resolve();

@@ -164,7 +164,7 @@ function merge(live: unknown, config: unknown, fieldPath: Path, custom: boolean)
   if (Array.isArray(config) && Array.isArray(live)) {
     const keys = listKeys(fieldPath, custom);
     if (keys.ssa && config.every(isObject) && live.every(isObject)) {
-      const out = live.map((item) => clone(item));
+      const out: unknown[] = live.map((item) => clone(item));
       for (const item of config as Obj[]) {
         const key = itemKey(item, keys.ssa, fieldPath);
         const index = out.findIndex((existing) => matchesKey(existing, key.slice(2), fieldPath));

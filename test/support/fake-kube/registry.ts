@@ -245,7 +245,7 @@ export class Registry {
     if (old) {
       for (const k of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) {
         if (old.metadata[k] === undefined) delete meta[k];
-        else meta[k] = old.metadata[k];
+        else (meta as Record<string, unknown>)[k] = old.metadata[k];
       }
       meta.resourceVersion = old.metadata.resourceVersion;
     } else {

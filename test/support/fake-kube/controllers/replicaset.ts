@@ -47,7 +47,6 @@ export class ReplicaSetController {
       }
       const ready = active.filter(podReady).length;
       const status = omitEmpty({
-        replicas: active.length,
         fullyLabeledReplicas: active.length,
         readyReplicas: ready,
         availableReplicas: ready,

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+/**
+ * Build-stage benchmark (runs dist/: `npm run build` first). Needs dockerd and docker-registry.
+ *   node bench/build.mjs
+ * Prints wall times of `devloop build` on the bundled example (cold devloop cache, warm no-op,
+ * one-file change) and devloop's own overhead = wall time minus the time spent in child processes
+ * (compile/build/push stage durations along the longest artifact chain), plus a no-op build of a
+ * generated 1,000-file context (target ≤ 400 ms). Go's and Docker's own caches are left as they
+ * are: "cold" means devloop's artifact cache is empty. Bounded: every command has a timeout.
+ */
+import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm, writeFile, symlink, copyFile, appendFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const cli = join(root, 'bin', 'devloop.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const cleanups = [];
+const guard = setTimeout(() => {
+  console.error('bench: gave up after 10 minutes');
+  process.exit(1);
+}, 600_000);
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => done(port));
+    });
+  });
+}
+
+async function registry() {
+  if (process.env.DEVLOOP_TEST_REGISTRY) return process.env.DEVLOOP_TEST_REGISTRY;
+  const dir = await mkdtemp(join(tmpdir(), 'devloop-bench-registry-'));
+  const port = await freePort();
+  await writeFile(join(dir, 'config.yml'), `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage:\n  filesystem: {rootdirectory: ${dir}/data}\nhttp: {addr: 127.0.0.1:${port}}\n`);
+  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  cleanups.push(async () => {
+    child.kill();
+    await rm(dir, { recursive: true, force: true });
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return `127.0.0.1:${port}`;
+}
+
+/** A busybox base image made locally (no internet registry here). */
+async function baseImage(host) {
+  const ref = `${host}/devloop-bench/busybox:1`;
+  const rootfs = await mkdtemp(join(tmpdir(), 'devloop-bench-rootfs-'));
+  cleanups.push(() => rm(rootfs, { recursive: true, force: true }));
+  await mkdir(join(rootfs, 'bin'));
+  await copyFile('/bin/busybox', join(rootfs, 'bin', 'busybox'));
+  for (const applet of ['sh', 'httpd', 'tar', 'cat']) await symlink('busybox', join(rootfs, 'bin', applet));
+  await execa('sh', ['-c', 'tar -C "$1" --numeric-owner -c . | docker import -c "ENV PATH=/bin" - "$2" >/dev/null', 'sh', rootfs, ref], { timeout: 120_000 });
+  await execa('docker', ['push', ref], { timeout: 120_000 });
+  return ref;
+}
+
+async function devloopBuild(cwd, env) {
+  const started = performance.now();
+  const result = await execa('node', [cli, 'build', '-o', 'json'], { cwd, env, extendEnv: false, reject: false, timeout: 300_000 });
+  const wallMs = performance.now() - started;
+  if (result.exitCode !== 0) throw new Error(`devloop build failed in ${cwd}:\n${result.stdout}\n${result.stderr}`);
+  const events = result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  // Child time per artifact (its stages run one after another); artifacts run concurrently.
+  const perArtifact = new Map();
+  for (const e of events) {
+    if (e.type === 'stage' && e.status === 'end' && ['compile', 'build', 'push'].includes(e.stage)) {
+      perArtifact.set(e.artifact, (perArtifact.get(e.artifact) ?? 0) + e.durationMs);
+    }
+  }
+  const childMs = Math.max(0, ...perArtifact.values());
+  const refs = events.filter((e) => e.type === 'artifact').map((e) => e.tag.split('@')[0]);
+  return { wallMs, childMs, overheadMs: wallMs - childMs, ran: [...perArtifact.keys()].sort(), refs };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (x) => `${Math.round(x)} ms`;
+function report(label, r) {
+  console.log(`${label.padEnd(34)} wall ${ms(r.wallMs).padStart(9)}   child processes ${ms(r.childMs).padStart(9)}   devloop overhead ${ms(r.overheadMs).padStart(7)}   rebuilt: ${r.ran.join(', ') || '—'}`);
+}
+
+async function main() {
+  const host = await registry();
+  const base = await baseImage(host);
+  const env = { ...process.env, DEVLOOP_DEFAULT_REPO: `${host}/devloop-bench`, DEVLOOP_BASE_IMAGE: base };
+  delete env.CI;
+  const images = new Set();
+
+  // 1. The bundled example.
+  const project = await mkdtemp(join(tmpdir(), 'devloop-bench-'));
+  cleanups.push(() => rm(project, { recursive: true, force: true }));
+  await cp(join(root, 'examples'), join(project, 'examples'), { recursive: true, filter: (src) => !/\/bin(\/|$)/.test(src) });
+  await cp(join(root, 'devloop.yaml'), join(project, 'devloop.yaml'));
+
+  const startup = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await execa('node', [cli, '--version'], { timeout: 30_000 });
+    startup.push(performance.now() - t);
+  }
+  console.log(`node + devloop --version (floor)    wall ${ms(median(startup)).padStart(9)}`);
+
+  const cold = await devloopBuild(project, env);
+  cold.refs.forEach((r) => images.add(r));
+  report('example: cold (empty .devloop)', cold);
+
+  const warm = [];
+  for (let i = 0; i < RUNS; i++) warm.push(await devloopBuild(project, env));
+  const warmMedian = warm.sort((a, b) => a.wallMs - b.wallMs)[Math.floor(warm.length / 2)];
+  report(`example: warm no-op (median of ${RUNS})`, warmMedian);
+
+  await appendFile(join(project, 'examples/hello/quote/www/index.html'), `<!-- ${Date.now()} -->\n`);
+  const oneFile = await devloopBuild(project, env);
+  oneFile.refs.forEach((r) => images.add(r));
+  report('example: one file changed (quote)', oneFile);
+
+  await writeFile(join(project, 'examples/hello/hello/bench.go'), `package main\n\nconst benchStamp = ${Date.now()}\n`);
+  const goChange = await devloopBuild(project, env);
+  goChange.refs.forEach((r) => images.add(r));
+  report('example: one Go file changed', goChange);
+
+  // 2. A generated 1,000-file context.
+  const many = await mkdtemp(join(tmpdir(), 'devloop-bench-many-'));
+  cleanups.push(() => rm(many, { recursive: true, force: true }));
+  await mkdir(join(many, 'app'));
+  await writeFile(join(many, 'app', 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nCOPY www /www\n');
+  for (let d = 0; d < 20; d++) {
+    await mkdir(join(many, 'app', 'www', `d${d}`), { recursive: true });
+    await Promise.all(Array.from({ length: 50 }, (_, f) => writeFile(join(many, 'app', 'www', `d${d}`, `f${f}.txt`), `file ${d}/${f}\n`.repeat(20))));
+  }
+  await writeFile(
+    join(many, 'devloop.yaml'),
+    `apiVersion: devloop/v1\nkind: Config\nmetadata: {name: many}\nbuild:\n  defaultRepo: \${DEVLOOP_DEFAULT_REPO}\n  push: true\n  artifacts:\n    - image: many\n      context: app\n      docker:\n        buildArgs: {BASE: "\${DEVLOOP_BASE_IMAGE}"}\nmanifests: []\n`,
+  );
+  const manyCold = await devloopBuild(many, env);
+  manyCold.refs.forEach((r) => images.add(r));
+  report('1,000 files: cold', manyCold);
+  const manyWarm = [];
+  for (let i = 0; i < RUNS; i++) manyWarm.push((await devloopBuild(many, env)).wallMs);
+  const manyMedian = median(manyWarm);
+  console.log(`1,000 files: no-op (median of ${RUNS})  wall ${ms(manyMedian).padStart(9)}   target ≤ 400 ms: ${manyMedian <= 400 ? 'met' : 'MISSED'} (ratio ${(manyMedian / 400).toFixed(2)})`);
+  console.log(`ratios: warm no-op / cold = ${(warmMedian.wallMs / cold.wallMs).toFixed(3)}; one-file / cold = ${(oneFile.wallMs / cold.wallMs).toFixed(3)}; no-op over node startup = +${ms(warmMedian.wallMs - median(startup))}`);
+
+  if (images.size) await execa('docker', ['rmi', '--force', ...images], { reject: false, timeout: 60_000 });
+}
+
+try {
+  await main();
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  clearTimeout(guard);
+}

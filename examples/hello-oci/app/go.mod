@@ -1,0 +1,3 @@
+module hello-oci
+
+go 1.19

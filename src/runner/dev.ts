@@ -1,0 +1,399 @@
+/**
+ * `devloop dev`: a full run, then watch → plan → (sync | rebuild | redeploy | reload) per batch of
+ * changes, until Ctrl-C / SIGTERM / `q`; then stop watching and forwarding and delete what this
+ * session deployed. Orchestration only: deciding is `plan/`, noticing is `watch/`, copying is `sync/`.
+ * A failed iteration is reported and the loop goes on: the old version keeps serving.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { BuildResult } from '../build/types.js';
+import type { LoadedConfig } from '../config/types.js';
+import { timedStage, type Emit, type EventBus } from '../events/bus.js';
+import type { StageName } from '../events/types.js';
+import { DevloopError, toDevloopError } from '../errors.js';
+import type { KubeClient } from '../kube/client.js';
+import { isEmptyPlan, plan, type ArtifactAction, type FileChange, type Plan } from '../plan/index.js';
+import { artifactRules, manifestMatcher } from '../plan/rules.js';
+import type { ArtifactRules } from '../plan/index.js';
+import { startWatcher, watchScope, type TriggerMode, type Watcher } from '../watch/index.js';
+import { listenForKeys, type KeyCommand } from './dev-keys.js';
+import { processAlive, readSession, removeSession, writeSession } from './dev-session.js';
+import type { DeployOutcome, PipelineContext } from './pipeline.js';
+
+export interface DevOptions {
+  trigger: TriggerMode;
+  debounceMs: number;
+  intervalMs: number;
+  /** Delete what this session deployed on exit. */
+  cleanup: boolean;
+  /** Forward every deployed Service besides the config's portForward entries. */
+  portForward: boolean;
+  statusCheckTimeoutMs?: number;
+  /** Listen for keys / stdin commands (off in tests that drive the loop directly). */
+  keys?: boolean;
+}
+
+export interface DevContext {
+  emit: Emit;
+  bus: EventBus;
+  /** Aborted on the first Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+  loadConfig(command: string): Promise<LoadedConfig>;
+  kubeClientFor(loaded: LoadedConfig): Promise<KubeClient>;
+}
+
+interface LoopState {
+  loaded: LoadedConfig;
+  kube: KubeClient;
+  runId: string;
+  rules: ArtifactRules[];
+  isManifest: (rel: string) => boolean;
+  builds: Map<string, BuildResult>;
+  deployed?: DeployOutcome;
+  noSync: Set<string>;
+  syncedSinceBuild: Set<string>;
+  n: number;
+  /** The watcher must be rebuilt after this iteration (config reloaded). */
+  rescope: boolean;
+  lastStatus?: string;
+}
+
+const DELETE_TIMEOUT_MS = 60_000;
+
+export async function runDev(ctx: DevContext, options: DevOptions): Promise<number> {
+  const { emit } = ctx;
+  const loaded = await ctx.loadConfig('dev');
+  const kube = await ctx.kubeClientFor(loaded);
+  const quit = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, quit.signal]);
+  const state: LoopState = {
+    loaded,
+    kube,
+    runId: randomBytes(4).toString('hex'),
+    ...rulesFor(loaded),
+    builds: new Map(),
+    noSync: new Set(),
+    syncedSinceBuild: new Set(),
+    n: 0,
+    rescope: false,
+  };
+
+  await removeOrphans(state, emit, signal);
+  await writeSession(loaded.dir, {
+    runId: state.runId,
+    pid: process.pid,
+    configName: loaded.config.metadata.name,
+    kubeContext: kube.contextName,
+    startedAt: new Date().toISOString(),
+  });
+  emit({ type: 'notice', level: 'info', message: `dev session ${state.runId} started (context ${kube.contextName}, namespace ${kube.namespace})` });
+
+  const { startLogStreams } = await import('../logs/index.js');
+  const { deployedSelector, startPortForwards } = await import('../forward/index.js');
+  const logs = startLogStreams({ kube, emit, signal, namespace: kube.namespace, labelSelector: deployedSelector(loaded.config.metadata.name, state.runId) });
+  let forwards: Awaited<ReturnType<typeof startPortForwards>> | undefined;
+  const afterDeploy = async (): Promise<void> => {
+    if (!forwards) {
+      forwards = await startPortForwards({ kube: state.kube, loaded: state.loaded, emit, signal, forwardAllServices: options.portForward, runId: state.runId });
+    } else await forwards.refresh();
+  };
+
+  const pipeline = (): PipelineContext => ({
+    loaded: state.loaded,
+    emit,
+    signal,
+    kube: state.kube,
+    runId: state.runId,
+    statusCheckTimeoutMs: options.statusCheckTimeoutMs,
+  });
+
+  let watcher: Watcher | undefined;
+  const run = async (changes: FileChange[], forced: boolean): Promise<void> => {
+    const reason = state.n === 0 ? 'initial build and deploy' : undefined;
+    await iteration(ctx, state, options, pipeline, afterDeploy, signal, changes, forced, reason);
+    if (state.rescope && !signal.aborted) {
+      state.rescope = false;
+      await watcher?.close();
+      watcher = newWatcher();
+      await watcher.ready;
+    }
+  };
+  const newWatcher = (): Watcher =>
+    startWatcher({
+      scope: watchScope(state.loaded),
+      trigger: options.trigger,
+      debounceMs: options.debounceMs,
+      intervalMs: options.intervalMs,
+      run,
+      onError: (error) => emit({ type: 'notice', level: 'warn', message: `watcher: ${error.message}` }),
+    });
+
+  let stopKeys: (() => void) | undefined;
+  try {
+    // Watch from the start so saves during the first build are not lost; they queue one follow-up.
+    watcher = newWatcher();
+    await watcher.ready;
+    watcher.flush(true);
+    await watcher.idle();
+    if (!signal.aborted) {
+      const mode = options.trigger === 'manual' ? 'press Enter to apply changes' : `watching ${watcher.watched()} folders`;
+      emit({ type: 'notice', level: 'info', message: `${mode}; keys: r rebuild all · s status · q quit · Ctrl-C stop and clean up` });
+    }
+    if (options.keys !== false) {
+      stopKeys = listenForKeys((command: KeyCommand) => {
+        if (command === 'quit') quit.abort(new DevloopError('QUIT', 'quit'));
+        else if (command === 'rebuild') watcher?.flush(true);
+        else if (command === 'trigger') watcher?.flush();
+        else if (command === 'status') status(state, emit, forwards?.forwards() ?? [], watcher);
+      });
+    }
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    stopKeys?.();
+    await watcher?.close();
+    await Promise.all([forwards?.close(), logs.close()]).catch(() => undefined);
+    if (options.cleanup) await cleanupSession(state, emit);
+    else emit({ type: 'notice', level: 'info', message: `left this session's objects deployed (--cleanup=false); \`devloop delete\` removes them` });
+    await removeSession(state.loaded.dir, state.runId);
+  }
+  return 0;
+}
+
+function rulesFor(loaded: LoadedConfig): Pick<LoopState, 'rules' | 'isManifest'> {
+  return { rules: loaded.config.build.artifacts.map(artifactRules), isManifest: manifestMatcher(loaded) };
+}
+
+/** One iteration: plan, then sync / build / deploy, reported as iteration start → ok | error. */
+async function iteration(
+  ctx: DevContext,
+  state: LoopState,
+  options: DevOptions,
+  pipeline: () => PipelineContext,
+  afterDeploy: () => Promise<void>,
+  signal: AbortSignal,
+  changes: FileChange[],
+  forced: boolean,
+  forcedReason?: string,
+): Promise<void> {
+  forcedReason ??= 'rebuild all (r)';
+  if (signal.aborted) return;
+  const { emit } = ctx;
+  const decided: Plan = forced
+    ? { reload: false, redeploy: true, refreshRules: false, actions: [], changed: [], reason: forcedReason, notes: [] }
+    : plan({
+        changes,
+        configFile: state.loaded.file,
+        configDir: state.loaded.dir,
+        isManifest: state.isManifest,
+        artifacts: state.rules,
+        state: { noSync: state.noSync, syncedSinceBuild: state.syncedSinceBuild },
+      });
+  if (!forced && isEmptyPlan(decided)) return; // nothing that matters changed: no iteration at all
+  for (const note of decided.notes) emit({ type: 'notice', level: 'warn', message: note });
+
+  const n = ++state.n;
+  const started = performance.now();
+  const stages: { stage: StageName; durationMs: number }[] = [];
+  const unsubscribe = ctx.bus.on((event) => {
+    if (event.type === 'stage' && (event.status === 'end' || event.status === 'error') && event.durationMs !== undefined) {
+      stages.push({ stage: event.stage, durationMs: event.durationMs });
+    }
+  });
+  emit({ type: 'iteration', n, status: 'start', reason: decided.reason, changed: decided.changed.length > 200 ? decided.changed.slice(0, 200) : decided.changed });
+  try {
+    if (decided.reload) await reload(ctx, state);
+    else if (decided.refreshRules) Object.assign(state, rulesFor(state.loaded));
+    const everything = forced || decided.reload;
+    await applyPlan(state, decided, everything, pipeline, afterDeploy, signal, emit);
+    unsubscribe();
+    state.lastStatus = `iteration ${n} ok: ${decided.reason}`;
+    emit({ type: 'iteration', n, status: 'ok', durationMs: Math.round(performance.now() - started), reason: decided.reason, stages });
+  } catch (error) {
+    unsubscribe();
+    if (signal.aborted) return; // shutting down: not a failure of the code
+    const failure = toDevloopError(error);
+    // Build failures were reported per artifact by the build stage already.
+    if (failure.name !== 'BuildFailedError') emit({ type: 'error', code: failure.code, message: failure.message, hint: failure.hint });
+    state.lastStatus = `iteration ${n} failed: ${failure.message}`;
+    emit({ type: 'iteration', n, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
+    emit({ type: 'notice', level: 'info', message: 'the previous version keeps running; save again to retry' });
+  }
+}
+
+async function reload(ctx: DevContext, state: LoopState): Promise<void> {
+  let next: LoadedConfig;
+  try {
+    next = await ctx.loadConfig('dev');
+  } catch (error) {
+    const failure = toDevloopError(error);
+    throw new DevloopError(failure.code, `devloop.yaml is invalid, still running the previous config: ${failure.message}`, { hint: failure.hint, cause: error });
+  }
+  state.loaded = next;
+  Object.assign(state, rulesFor(next));
+  state.noSync.clear();
+  state.rescope = true;
+  ctx.emit({ type: 'notice', level: 'info', message: 'config reloaded' });
+}
+
+async function applyPlan(
+  state: LoopState,
+  decided: Plan,
+  everything: boolean,
+  pipeline: () => PipelineContext,
+  afterDeploy: () => Promise<void>,
+  signal: AbortSignal,
+  emit: Emit,
+): Promise<void> {
+  const rebuild = new Map<string, boolean>(); // image → compile
+  const syncs: Extract<ArtifactAction, { kind: 'sync' }>[] = [];
+  if (everything) for (const artifact of state.loaded.config.build.artifacts) rebuild.set(artifact.image, true);
+  else {
+    for (const action of decided.actions) {
+      if (action.kind === 'rebuild') rebuild.set(action.image, action.compile);
+      else syncs.push(action);
+    }
+  }
+
+  for (const action of syncs) {
+    const build = state.builds.get(action.image);
+    if (!build) {
+      rebuild.set(action.image, true); // never built (the first build failed): nothing runs to sync into
+      continue;
+    }
+    const { syncToPods, SyncUnavailable } = await import('../sync/index.js');
+    try {
+      await timedStage(emit, 'sync', action.image, () =>
+        syncToPods({
+          kube: state.kube,
+          signal,
+          build,
+          namespaces: namespacesOf(state),
+          labelSelector: selectorOf(state),
+          copy: action.copy,
+          remove: action.remove,
+        }).then((outcome) => {
+          emit({ type: 'progress', stage: 'sync', artifact: action.image, message: `${outcome.files} file(s) into ${outcome.containers.length} container(s)` });
+        }),
+      );
+      state.syncedSinceBuild.add(action.image);
+    } catch (error) {
+      if (!(error instanceof SyncUnavailable)) throw error;
+      state.noSync.add(action.image);
+      emit({ type: 'notice', level: 'warn', message: `${error.message}; rebuilding ${action.image} instead from now on`, hint: error.hint });
+      rebuild.set(action.image, false);
+    }
+  }
+
+  // Artifacts without a successful build yet must build too, or render would lack their image.
+  for (const artifact of state.loaded.config.build.artifacts) if (!state.builds.has(artifact.image)) rebuild.set(artifact.image, true);
+
+  if (rebuild.size > 0) {
+    const { buildArtifacts, BuildFailedError } = await import('../build/index.js');
+    const only = [...rebuild.keys()];
+    const skipCompile = only.filter((image) => rebuild.get(image) === false);
+    try {
+      const results = await buildArtifacts({ loaded: state.loaded, emit, signal, only, skipCompile });
+      remember(state, results);
+    } catch (error) {
+      if (error instanceof BuildFailedError) remember(state, error.results);
+      throw error;
+    }
+  }
+  if (rebuild.size > 0 || decided.redeploy) {
+    const { deployBuilt } = await import('./pipeline.js');
+    state.deployed = await deployBuilt(pipeline(), [...state.builds.values()]);
+    signal.throwIfAborted();
+    await afterDeploy();
+  }
+}
+
+function remember(state: LoopState, results: readonly BuildResult[]): void {
+  for (const result of results) {
+    state.builds.set(result.image, result);
+    state.syncedSinceBuild.delete(result.image);
+  }
+}
+
+function namespacesOf(state: LoopState): string[] {
+  const fromDeploy = (state.deployed?.applied ?? []).flatMap((o) => (o.namespace ? [o.namespace] : []));
+  return [...new Set([state.kube.namespace, ...fromDeploy])];
+}
+
+function selectorOf(state: LoopState): string {
+  return `devloop.dev/config=${state.loaded.config.metadata.name},devloop.dev/run-id=${state.runId}`;
+}
+
+function status(state: LoopState, emit: Emit, forwards: { resource: string; address: string; localPort: number }[], watcher: Watcher | undefined): void {
+  const parts = [
+    state.lastStatus ?? 'no iteration finished yet',
+    `images: ${[...state.builds.values()].map((b) => b.ref).join(', ') || 'none'}`,
+    `forwards: ${forwards.map((f) => `${f.resource} → http://${f.address}:${f.localPort}`).join(', ') || 'none'}`,
+    `pending changes: ${watcher?.pending() ?? 0}`,
+  ];
+  emit({ type: 'notice', level: 'info', message: parts.join(' · ') });
+}
+
+/** Deletes what this session deployed; bounded, and not tied to the (aborted) session signal. */
+async function cleanupSession(state: LoopState, emit: Emit): Promise<void> {
+  const { deleteDeployed } = await import('../deploy/delete.js');
+  const { deployApiFor } = await import('./pipeline.js');
+  const { readDeployState, stateFile } = await import('./state.js');
+  const recorded = await readDeployState(state.loaded.dir);
+  const ours = recorded?.runId === state.runId ? recorded : undefined;
+  try {
+    await timedStage(emit, 'delete', undefined, () =>
+      deleteDeployed({
+        api: deployApiFor(state.kube),
+        configName: state.loaded.config.metadata.name,
+        runId: state.runId,
+        kinds: ours?.kinds ?? [],
+        namespaces: [...new Set([...(ours?.namespaces ?? []), ...namespacesOf(state)])],
+        emit,
+        signal: AbortSignal.timeout(DELETE_TIMEOUT_MS),
+        timeoutMs: DELETE_TIMEOUT_MS,
+      }),
+    );
+    if (ours) await rm(stateFile(state.loaded.dir), { force: true });
+  } catch (error) {
+    const failure = toDevloopError(error);
+    emit({ type: 'error', code: failure.code, message: `cleanup failed: ${failure.message}`, hint: 'run `devloop delete` to remove what is left' });
+  }
+}
+
+/**
+ * A session that died without cleaning up (kill -9, a crash) left objects labelled with its run
+ * id: delete them before deploying again. A session that is still alive is left alone.
+ */
+async function removeOrphans(state: LoopState, emit: Emit, signal: AbortSignal): Promise<void> {
+  const { readDeployState } = await import('./state.js');
+  const previous = await readSession(state.loaded.dir);
+  const recorded = await readDeployState(state.loaded.dir);
+  if (previous && processAlive(previous.pid)) {
+    throw new DevloopError('DEV_ALREADY_RUNNING', `another \`devloop dev\` (pid ${previous.pid}) is running for this project`, {
+      hint: 'stop it first; two sessions would fight over the same objects',
+    });
+  }
+  const runIds = new Set<string>();
+  if (previous) runIds.add(previous.runId);
+  if (recorded?.runId && recorded.kubeContext === state.kube.contextName) runIds.add(recorded.runId);
+  if (runIds.size === 0) return;
+  const { deleteDeployed } = await import('../deploy/delete.js');
+  const { deployApiFor } = await import('./pipeline.js');
+  for (const runId of runIds) {
+    const deleted = await timedStage(emit, 'delete', undefined, () =>
+      deleteDeployed({
+        api: deployApiFor(state.kube),
+        configName: state.loaded.config.metadata.name,
+        runId,
+        kinds: recorded?.kinds ?? [],
+        namespaces: recorded?.namespaces ?? [],
+        emit,
+        signal,
+      }),
+    );
+    if (deleted.length > 0) emit({ type: 'notice', level: 'info', message: `removed ${deleted.length} object(s) left by an earlier dev session (run ${runId})` });
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The sync stage: copies an artifact's changed files into the running containers of its pods
+ * (pods this session deployed whose container runs the artifact's current image) with `tar -x`
+ * through exec, and removes deleted ones with `rm`. Containers without `tar` raise SyncUnavailable:
+ * the loop then rebuilds that artifact instead, from then on.
+ */
+import { posix } from 'node:path';
+import type { BuildResult } from '../build/types.js';
+import { DevloopError, firstLine } from '../errors.js';
+import type { KubeClient } from '../kube/client.js';
+import type { SyncCopy, SyncRemove } from '../plan/index.js';
+import { execInContainer, type ExecTarget } from './exec.js';
+import { isInside } from './map.js';
+import { syncArchive } from './tar.js';
+
+export class SyncUnavailable extends DevloopError {
+  constructor(image: string, detail: string) {
+    super('SYNC_UNAVAILABLE', `cannot sync into ${image}: ${detail}`, {
+      hint: 'file sync needs `tar` in the image (e.g. a busybox or alpine base); falling back to rebuilds',
+    });
+  }
+}
+
+export interface SyncRequest {
+  kube: KubeClient;
+  signal: AbortSignal;
+  build: BuildResult;
+  namespaces: string[];
+  /** Selects this session's pods (devloop labels with the run id). */
+  labelSelector: string;
+  copy: SyncCopy[];
+  remove: SyncRemove[];
+}
+
+export interface SyncOutcome {
+  /** "namespace/pod container" of every container synced. */
+  containers: string[];
+  files: number;
+}
+
+export async function syncToPods(request: SyncRequest): Promise<SyncOutcome> {
+  const targets = await findTargets(request);
+  await Promise.all(targets.map((target) => syncContainer(request, target)));
+  return { containers: targets.map((t) => `${t.namespace}/${t.pod} ${t.container}`), files: request.copy.length + request.remove.length };
+}
+
+async function findTargets(request: SyncRequest): Promise<ExecTarget[]> {
+  const targets: ExecTarget[] = [];
+  for (const namespace of [...new Set(request.namespaces)]) {
+    const pods = await request.kube.core.listNamespacedPod({ namespace, labelSelector: request.labelSelector });
+    for (const pod of pods.items) {
+      if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running') continue;
+      const running = new Set((pod.status?.containerStatuses ?? []).filter((s) => s.state?.running).map((s) => s.name));
+      for (const container of pod.spec?.containers ?? []) {
+        if (!running.has(container.name) || !container.image || !sameImage(container.image, request.build)) continue;
+        targets.push({ namespace, pod: pod.metadata!.name!, container: container.name });
+      }
+    }
+  }
+  return targets;
+}
+
+/** Whether a pod's image reference is the build's (by digest when both have one, else repo + tag). */
+export function sameImage(image: string, build: Pick<BuildResult, 'repo' | 'tag' | 'digest' | 'ref'>): boolean {
+  if (image === build.ref) return true;
+  const at = image.indexOf('@');
+  const digest = at >= 0 ? image.slice(at + 1) : undefined;
+  const name = at >= 0 ? image.slice(0, at) : image;
+  const colon = name.lastIndexOf(':');
+  const hasTag = colon > name.lastIndexOf('/');
+  const repo = hasTag ? name.slice(0, colon) : name;
+  if (repo !== build.repo) return false;
+  if (digest && build.digest) return digest === build.digest;
+  return hasTag && name.slice(colon + 1) === build.tag;
+}
+
+async function syncContainer(request: SyncRequest, target: ExecTarget): Promise<void> {
+  const { kube, signal, build } = request;
+  const byDest = new Map<string, SyncCopy[]>();
+  for (const copy of request.copy) {
+    if (!isInside(copy.dest, copy.path)) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to sync ${copy.path}: outside ${copy.dest}`);
+    byDest.set(copy.dest, [...(byDest.get(copy.dest) ?? []), copy]);
+  }
+  for (const [dest, copies] of byDest) {
+    const archive = await syncArchive(copies.map((c) => ({ local: c.local, name: posix.relative(dest, c.path) })));
+    const extract = (): ReturnType<typeof execInContainer> =>
+      execInContainer(kube, target, ['tar', '-x', '-C', dest, '-f', '-'], { stdin: archive, signal });
+    let result = await extract();
+    if (result.exitCode !== 0 && !result.notFound && /directory|No such file/i.test(result.stderr)) {
+      // dest is not in the image yet: create it once and retry.
+      check(build.image, target, await execInContainer(kube, target, ['mkdir', '-p', dest], { signal }), 'mkdir');
+      result = await extract();
+    }
+    check(build.image, target, result, 'tar');
+  }
+  const files = request.remove.filter((r) => !r.dir).map((r) => r.path);
+  const dirs = request.remove.filter((r) => r.dir).map((r) => r.path);
+  for (const path of [...files, ...dirs]) {
+    if (!request.remove.some((r) => r.path === path && isInside(r.dest, path))) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to remove ${path}`);
+  }
+  if (files.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-f', '--', ...files], { signal }), 'rm');
+  if (dirs.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-rf', '--', ...dirs], { signal }), 'rm');
+}
+
+function check(image: string, target: ExecTarget, result: Awaited<ReturnType<typeof execInContainer>>, tool: string): void {
+  if (result.exitCode === 0) return;
+  if (result.notFound) throw new SyncUnavailable(image, `the container ${target.pod}/${target.container} has no \`${tool}\``);
+  const why = firstLine(result.stderr || result.message || `exit code ${result.exitCode}`);
+  throw new DevloopError('SYNC_FAILED', `sync into ${target.pod}/${target.container} failed: ${why}`, {
+    hint: 'check that the sync dest exists in the container and is writable by its user',
+  });
+}
