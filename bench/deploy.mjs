@@ -65,6 +65,8 @@ try {
     const result = await devloopRun(env);
     if (result.code !== 0) throw new Error(`no-op run ${i + 1} failed (exit ${result.code}):\n${result.stderr}`);
     times.push(result.ms);
+    const stages = (result.last?.stages ?? []).map((st) => `${st.stage} ${st.durationMs}`).join(', ');
+    console.log(`  run ${i + 1}: ${result.ms.toFixed(0)} ms wall, iteration ${result.last?.durationMs} ms (${stages})`);
   }
   const nodeStart = [];
   for (let i = 0; i < 3; i++) {
@@ -90,13 +92,16 @@ try {
 async function devloopRun(env) {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'devloop.js'), 'run'], { cwd: project, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [join(root, 'bin', 'devloop.js'), 'run', '--output', 'json'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d) => (stdout += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? 1, ms: performance.now() - started, stderr });
+      const events = stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      resolve({ code: code ?? 1, ms: performance.now() - started, stderr: stderr + stdout.slice(-2000), last: events.at(-1), events });
     });
   });
 }

@@ -176,3 +176,37 @@ describe('isArtifactInput', () => {
     expect(classify('docs/notes.md')).toEqual({ compile: false, image: true });
   });
 });
+
+describe('FileHashCache', () => {
+  it('remembers hashes by size and mtime, never for files modified just before hashing', async () => {
+    const { FileHashCache } = await import('../../src/inputs/index.js');
+    const dir = await project({ 'a.txt': 'a' });
+    const file = join(dir, '.devloop', 'file-hashes.json');
+    const cache = await FileHashCache.load(file);
+    const old = { size: 1, mtimeMs: Date.now() - 60_000 };
+    const fresh = { size: 1, mtimeMs: Date.now() - 100 };
+    cache.record('/p/old', old, 'h-old');
+    cache.record('/p/fresh', fresh, 'h-fresh');
+    expect(cache.lookup('/p/old', old)).toBe('h-old');
+    expect(cache.lookup('/p/fresh', fresh)).toBeUndefined();
+    await cache.save();
+    const again = await FileHashCache.load(file);
+    expect(again.lookup('/p/old', old)).toBe('h-old');
+    expect(again.lookup('/p/old', { ...old, mtimeMs: old.mtimeMs + 1 })).toBeUndefined();
+    expect(again.lookup('/p/old', { ...old, size: 2 })).toBeUndefined();
+  });
+
+  it('gives the same digest with and without remembered hashes, and notices edits', async () => {
+    const { FileHashCache } = await import('../../src/inputs/index.js');
+    const dir = await project({ Dockerfile: 'FROM scratch\n', 'a.txt': 'one' });
+    const past = new Date(Date.now() - 60_000);
+    await utimes(join(dir, 'a.txt'), past, past);
+    const artifact = dockerArtifact(dir);
+    const cache = await FileHashCache.load(join(dir, '.devloop', 'file-hashes.json'));
+    const first = await artifactInputDigest(artifact, undefined, { hashCache: cache });
+    expect(await artifactInputDigest(artifact, undefined, { hashCache: cache })).toBe(first);
+    expect(await artifactInputDigest(artifact, undefined, { hashCache: FileHashCache.memory() })).toBe(first);
+    await writeFile(join(dir, 'a.txt'), 'two'); // same size, new mtime
+    expect(await artifactInputDigest(artifact, undefined, { hashCache: cache })).not.toBe(first);
+  });
+});

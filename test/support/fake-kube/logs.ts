@@ -20,6 +20,19 @@ import type { LogLine } from './runtime.js';
 /** How often a follow checks that its pod still exists. */
 const POD_CHECK_MS = 100;
 
+/** Open follows, for dropLogStreams(). */
+const follows = new Set<() => void>();
+
+/**
+ * Test hook: cuts every open follow stream mid-response, as a dropped connection or an API server
+ * restart would (the client sees the body end without its final chunk). Returns how many were cut.
+ */
+export function dropLogStreams(): number {
+  const cut = [...follows];
+  for (const drop of cut) drop();
+  return cut.length;
+}
+
 export function handleLogs(ctx: SubresourceContext, req: IncomingMessage, res: ServerResponse): void {
   const q = ctx.query;
   const requested = q.get('container');
@@ -75,12 +88,19 @@ export function handleLogs(ctx: SubresourceContext, req: IncomingMessage, res: S
 
   let unsubscribe: (() => void) | undefined;
   let podCheck: NodeJS.Timeout | undefined;
+  let dropped = false;
+  const drop = (): void => {
+    dropped = true;
+    res.socket?.destroy();
+    end();
+  };
   const end = (): void => {
     if (finished) return;
     finished = true;
+    follows.delete(drop);
     unsubscribe?.();
     clearInterval(podCheck);
-    res.end();
+    if (!dropped && !res.writableEnded) res.end();
   };
 
   let lines = buffer.read();
@@ -91,6 +111,7 @@ export function handleLogs(ctx: SubresourceContext, req: IncomingMessage, res: S
   if (!live || finished) return end();
   // Subscribing in the same tick as the read above: no line can fall between them.
   unsubscribe = buffer.subscribe(send, end);
+  follows.add(drop);
   const uid = ctx.pod.metadata.uid;
   podCheck = setInterval(() => {
     const now = ctx.getPod(ctx.namespace, ctx.name);

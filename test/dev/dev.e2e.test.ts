@@ -1,0 +1,165 @@
+/**
+ * `devloop dev` end to end: the CLI as a child process (`--output json`), the fake API server with
+ * real containers (docker runtime), a real registry. Needs dockerd, docker-registry and Go.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dockerAvailable, registryBinaryAvailable, servicesRequired } from '../support/services.js';
+import { bin, fetchUntil, makeProject, startDev, type DevEvent, type DevProcess, type Project } from './harness.js';
+
+const haveServices = (await dockerAvailable()) && registryBinaryAvailable();
+if (!haveServices && servicesRequired) throw new Error('dockerd and docker-registry are required (DEVLOOP_TEST_REQUIRE_SERVICES=1)');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isIteration = (status: string, n?: number) => (e: DevEvent) => e.type === 'iteration' && e.status === status && (n === undefined || e.n === n);
+
+/** Events of iteration n (from its start to its end). */
+function eventsOf(dev: DevProcess, n: number): DevEvent[] {
+  const start = dev.events.findIndex(isIteration('start', n));
+  const end = dev.events.findIndex((e, i) => i > start && e.type === 'iteration' && e.n === n && e.status !== 'start');
+  return dev.events.slice(start, end + 1);
+}
+
+function deployed(project: Project): string[] {
+  return ['Deployment', 'ReplicaSet', 'Service', 'Pod'].flatMap((kind) => project.fake.objects.list(kind).map((o) => `${kind}/${o.metadata.name}`));
+}
+
+describe.skipIf(!haveServices)('devloop dev (fake API server, real dockerd and registry)', () => {
+  let project: Project;
+  let dev: DevProcess;
+  let hello: string;
+
+  beforeAll(async () => {
+    project = await makeProject();
+    dev = startDev(project, ['--debounce', '150']);
+    await dev.waitFor(isIteration('ok', 1), 240_000);
+    hello = `http://127.0.0.1:${project.helloPort}`;
+  }, 300_000);
+
+  afterAll(async () => {
+    if (dev && dev.child.exitCode === null) {
+      dev.child.kill('SIGKILL');
+      await dev.exited;
+    }
+    await project?.dispose();
+  }, 120_000);
+
+  it('starts with a full run: both artifacts built, deployed, forwarded', async () => {
+    expect(await fetchUntil(hello + '/', (b) => b.includes('Hello from devloop v1'))).toContain('Hello from devloop v1');
+    const first = eventsOf(dev, 1);
+    expect(first[0]).toMatchObject({ reason: 'initial build and deploy' });
+    expect(new Set(first.filter((e) => e.type === 'stage' && e.stage === 'build').map((e) => e.artifact))).toEqual(new Set(['hello', 'quote']));
+    expect(dev.events.filter((e) => e.type === 'forward' && e.status === 'ready').map((e) => e.localPort)).toContain(project.helloPort);
+  });
+
+  it('a source edit → one iteration, only hello rebuilt (compile included), new response on the same port', async () => {
+    const from = dev.events.length;
+    const main = join(project.dir, 'hello/main.go');
+    await writeFile(main, (await readFile(main, 'utf8')).replace('Hello from devloop v1', 'Hello from devloop v2'));
+    const done = await dev.waitFor(isIteration('ok', 2), 120_000, from);
+    expect(await fetchUntil(hello + '/', (b) => b.includes('v2'))).toContain('Hello from devloop v2');
+    const events = eventsOf(dev, 2);
+    expect(events[0]).toMatchObject({ reason: 'rebuild hello: main.go changed', changed: ['hello/main.go'] });
+    const built = events.filter((e) => e.type === 'stage' && e.artifact !== undefined && e.status === 'end');
+    expect(new Set(built.map((e) => e.artifact))).toEqual(new Set(['hello']));
+    expect(built.map((e) => e.stage)).toEqual(expect.arrayContaining(['compile', 'build', 'push']));
+    expect((done.stages as { stage: string }[]).map((s) => s.stage)).toEqual(expect.arrayContaining(['compile', 'build', 'apply', 'status']));
+    await sleep(1_000);
+    expect(dev.events.filter((e, i) => i >= from && e.type === 'iteration' && e.status === 'start')).toHaveLength(1);
+  });
+
+  it('a synced file → served content changes with no build event', async () => {
+    const from = dev.events.length;
+    await writeFile(join(project.dir, 'hello/public/index.html'), '<h1>synced v2</h1>\n');
+    await dev.waitFor(isIteration('ok', 3), 60_000, from);
+    expect(await fetchUntil(hello + '/static/index.html', (b) => b.includes('synced v2'))).toContain('synced v2');
+    const events = eventsOf(dev, 3);
+    expect(events[0]).toMatchObject({ reason: 'sync hello: public/index.html changed' });
+    const stages = events.filter((e) => e.type === 'stage').map((e) => `${e.stage}:${e.status}`);
+    expect(stages).toEqual(['sync:start', 'sync:end']);
+  });
+
+  it('a burst of 10,000 file writes → exactly one iteration', async () => {
+    const from = dev.events.length;
+    const dir = join(project.dir, 'hello/public/burst');
+    await mkdir(dir);
+    for (let i = 0; i < 10_000; i += 250) {
+      await Promise.all(Array.from({ length: 250 }, (_, j) => writeFile(join(dir, `f${i + j}.txt`), `${i + j}\n`)));
+    }
+    await dev.waitFor(isIteration('ok', 4), 120_000, from);
+    await sleep(2_000);
+    const starts = dev.events.filter((e, i) => i >= from && e.type === 'iteration' && e.status === 'start');
+    expect(starts).toHaveLength(1);
+    expect(starts[0]!.reason).toMatch(/^sync hello: public\/burst\/f0\.txt and 9999 more changed$/);
+    expect(await fetchUntil(hello + '/static/burst/f9999.txt', (b) => b.trim() === '9999')).toBe('9999\n');
+  }, 180_000);
+
+  it('editor temp files cause no iteration', async () => {
+    const from = dev.events.length;
+    await writeFile(join(project.dir, 'hello/.main.go.swp'), 'swap');
+    await writeFile(join(project.dir, 'hello/4913'), '');
+    await writeFile(join(project.dir, 'hello/main.go~'), 'backup');
+    await writeFile(join(project.dir, 'hello/README.md'), 'dockerignored');
+    await sleep(1_500);
+    expect(dev.events.slice(from).filter((e) => e.type === 'iteration')).toEqual([]);
+  });
+
+  it('a broken save shows the compile error and keeps the old version serving; the fix recovers', async () => {
+    const from = dev.events.length;
+    const main = join(project.dir, 'hello/main.go');
+    const good = await readFile(main, 'utf8');
+    await writeFile(main, good.replace('package main', 'package main\n\nfunc broken( {'));
+    const failed = await dev.waitFor((e) => e.type === 'iteration' && e.status !== 'start', 120_000, from);
+    expect(failed.status).toBe('error');
+    const events = dev.events.slice(from);
+    expect(events.some((e) => e.type === 'stage' && e.stage === 'compile' && e.status === 'error')).toBe(true);
+    expect(events.some((e) => e.type === 'log' && e.stage === 'compile' && /syntax error|expected/.test(String(e.line)))).toBe(true);
+    expect(await fetchUntil(hello + '/', (b) => b.includes('v2'))).toContain('Hello from devloop v2');
+
+    const again = dev.events.length;
+    await writeFile(main, good.replace('Hello from devloop v2', 'Hello from devloop v3'));
+    const ok = await dev.waitFor((e) => e.type === 'iteration' && e.status !== 'start', 120_000, again);
+    expect(ok.status).toBe('ok');
+    expect(await fetchUntil(hello + '/', (b) => b.includes('v3'))).toContain('Hello from devloop v3');
+  }, 240_000);
+
+  it('Ctrl-C deletes everything the session deployed', async () => {
+    expect(deployed(project).length).toBeGreaterThan(0);
+    dev.child.kill('SIGINT');
+    expect(await Promise.race([dev.exited, sleep(90_000).then(() => 'timeout')])).toBe(0);
+    expect(deployed(project)).toEqual([]);
+    expect(dev.events.some((e) => e.type === 'stage' && e.stage === 'delete' && e.status === 'end')).toBe(true);
+  }, 120_000);
+
+  it('after kill -9, `devloop delete` removes the orphans', async () => {
+    const second = startDev(project);
+    await second.waitFor(isIteration('ok', 1), 180_000);
+    expect(deployed(project).length).toBeGreaterThan(0);
+    second.child.kill('SIGKILL');
+    await second.exited;
+    const result = await execa(process.execPath, [bin, 'delete', '--output', 'json'], { cwd: project.dir, env: project.env, reject: false, timeout: 90_000 });
+    expect(result.exitCode).toBe(0);
+    expect(deployed(project)).toEqual([]);
+  }, 240_000);
+
+  it('after kill -9, the next `devloop dev` removes the orphans first', async () => {
+    const third = startDev(project);
+    await third.waitFor(isIteration('ok', 1), 180_000);
+    const firstPods = project.fake.objects.list('Pod').map((p) => p.metadata.name);
+    third.child.kill('SIGKILL');
+    await third.exited;
+    const fourth = startDev(project);
+    try {
+      await fourth.waitFor((e) => e.type === 'notice' && /left by an earlier dev session/.test(String(e.message)), 60_000);
+      await fourth.waitFor(isIteration('ok', 1), 180_000);
+      const pods = project.fake.objects.list('Pod').map((p) => p.metadata.name);
+      expect(pods.filter((name) => firstPods.includes(name))).toEqual([]);
+    } finally {
+      fourth.child.kill('SIGINT');
+      await Promise.race([fourth.exited, sleep(90_000)]);
+    }
+    expect(deployed(project)).toEqual([]);
+  }, 360_000);
+});

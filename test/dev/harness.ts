@@ -1,0 +1,183 @@
+/**
+ * Drives `devloop dev` as a child process against the fake API server (docker runtime: real
+ * containers) and a real registry, in a temp copy of examples/hello, reading its JSON events.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { busyboxBaseImage, freePort, testRegistry } from '../support/services.js';
+import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
+import { DockerRuntime } from '../support/fake-kube/docker-runtime.js';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const bin = join(repoRoot, 'bin/devloop.js');
+
+export interface DevEvent {
+  type: string;
+  time: string;
+  [key: string]: unknown;
+}
+
+export interface Project {
+  dir: string;
+  helloPort: number;
+  quotePort: number;
+  env: NodeJS.ProcessEnv;
+  fake: FakeKube;
+  runtime: DockerRuntime;
+  dispose(): Promise<void>;
+}
+
+export async function makeProject(): Promise<Project> {
+  const registry = await testRegistry();
+  const base = await busyboxBaseImage(registry);
+  const dir = await mkdtemp(join(tmpdir(), 'devloop-dev-'));
+  await cp(join(repoRoot, 'examples/hello'), dir, { recursive: true });
+  const helloPort = await freePort();
+  const quotePort = await freePort();
+  await writeFile(
+    join(dir, 'devloop.yaml'),
+    `apiVersion: devloop/v1
+kind: Config
+metadata: {name: hello}
+build:
+  tagPolicy: inputDigest
+  defaultRepo: ${registry}/devloop-dev-test
+  push: true
+  artifacts:
+    - image: hello
+      context: hello
+      compile:
+        command: [go, build, -o, bin/hello, .]
+        inputs: ["**/*.go", go.mod]
+        env: {CGO_ENABLED: "0", GOFLAGS: -trimpath}
+      docker:
+        buildArgs: {BASE: "${base}"}
+      sync:
+        - {src: "public/**", dest: /app/public}
+    - image: quote
+      context: quote
+      docker:
+        buildArgs: {BASE: "${base}"}
+manifests: ["k8s/*.yaml"]
+deploy:
+  statusCheck: {timeout: 60s}
+portForward:
+  - {resource: service/hello, port: 80, localPort: ${helloPort}}
+  - {resource: service/quote, port: 8081, localPort: ${quotePort}}
+`,
+  );
+  const runtime = new DockerRuntime();
+  const fake = await startFakeKube({ runtime });
+  const env = { ...process.env, KUBECONFIG: fake.kubeconfigPath, NO_COLOR: '1' };
+  return {
+    dir,
+    helloPort,
+    quotePort,
+    env,
+    fake,
+    runtime,
+    async dispose() {
+      await fake.stop();
+      await runtime.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface DevProcess {
+  child: ChildProcess;
+  events: DevEvent[];
+  stderr: () => string;
+  /** Resolves with the first event (from index `from`) matching, or rejects after timeoutMs. */
+  waitFor(predicate: (e: DevEvent) => boolean, timeoutMs?: number, from?: number): Promise<DevEvent>;
+  exited: Promise<number | null>;
+}
+
+export function startDev(project: Project, args: string[] = []): DevProcess {
+  const child = spawn(process.execPath, [bin, 'dev', '--output', 'json', ...args], {
+    cwd: project.dir,
+    env: project.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const events: DevEvent[] = [];
+  let err = '';
+  let rest = '';
+  const waiters = new Set<() => void>();
+  const onLine = (line: string): void => {
+    if (!line.trim().startsWith('{')) return;
+    try {
+      events.push(JSON.parse(line) as DevEvent);
+    } catch {
+      return;
+    }
+    for (const wake of waiters) wake();
+  };
+  const onChunk = (chunk: Buffer): void => {
+    rest += chunk.toString();
+    const lines = rest.split('\n');
+    rest = lines.pop() ?? '';
+    lines.forEach(onLine);
+  };
+  child.stdout!.on('data', onChunk);
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+    onChunk(chunk);
+  });
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  return {
+    child,
+    events,
+    stderr: () => err,
+    exited,
+    waitFor(predicate, timeoutMs = 60_000, from = 0) {
+      return new Promise((resolveWait, reject) => {
+        const check = (): boolean => {
+          const found = events.slice(from).find(predicate);
+          if (found) {
+            cleanup();
+            resolveWait(found);
+            return true;
+          }
+          return false;
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out after ${timeoutMs}ms; last events:\n${events.slice(-15).map((e) => JSON.stringify(e)).join('\n')}\nstderr tail: ${err.slice(-2000)}`));
+        }, timeoutMs);
+        const onExit = (): void => {
+          if (check()) return;
+          cleanup();
+          reject(new Error(`devloop dev exited; last events:\n${events.slice(-15).map((e) => JSON.stringify(e)).join('\n')}\nstderr tail: ${err.slice(-2000)}`));
+        };
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(wake);
+          child.off('exit', onExit);
+        };
+        const wake = (): void => void check();
+        if (check()) return;
+        waiters.add(wake);
+        child.once('exit', onExit);
+      });
+    },
+  };
+}
+
+/** GETs a URL until `expect` holds for the body (bounded); returns the last body. */
+export async function fetchUntil(url: string, expect: (body: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+      last = await response.text();
+      if (expect(last)) return last;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return last;
+}
