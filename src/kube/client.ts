@@ -4,7 +4,18 @@
  * imported lazily: it is the heaviest module devloop loads.
  */
 import type * as k8s from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { DevloopError } from '../errors.js';
+
+/** True when a kubeconfig file, or the in-cluster service account, is there to load. */
+function kubeconfigSourceExists(): boolean {
+  const fromEnv = process.env.KUBECONFIG;
+  if (fromEnv) return fromEnv.split(delimiter).some((file) => file !== '' && existsSync(file));
+  if (existsSync(join(homedir(), '.kube', 'config'))) return true;
+  return Boolean(process.env.KUBERNETES_SERVICE_HOST) && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
+}
 
 export interface KubeClient {
   kc: k8s.KubeConfig;
@@ -29,6 +40,12 @@ export interface KubeClientOptions {
 export async function loadKubeConfig(context?: string): Promise<{ kc: k8s.KubeConfig; lib: typeof k8s }> {
   const lib = await import('@kubernetes/client-node');
   const kc = new lib.KubeConfig();
+  if (!kubeconfigSourceExists()) {
+    // client-node would invent a `loaded-context` pointing at http://localhost:8080: refuse instead.
+    throw new DevloopError('KUBECONFIG_MISSING', 'no kubeconfig found ($KUBECONFIG is unset and ~/.kube/config does not exist)', {
+      hint: 'point $KUBECONFIG at your cluster\'s kubeconfig, or create ~/.kube/config',
+    });
+  }
   try {
     kc.loadFromDefault();
   } catch (error) {

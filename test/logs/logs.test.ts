@@ -73,6 +73,10 @@ describe('log streaming', () => {
         ...[0, 1, 2, 3, 4].map((i) => `GET /drop1-${i}`),
       ]);
       expect(session.following()).toEqual([`${second}/talk`]);
+      // The drops were resumed from the last timestamp, not from the start.
+      const resumed = cluster.fake.requests.filter((r) => r.path === `/api/v1/namespaces/default/pods/${first}/log` && r.query.sinceTime);
+      expect(resumed.length).toBeGreaterThanOrEqual(2);
+      expect(resumed[0]!.query).toMatchObject({ container: 'talk', follow: 'true', timestamps: 'true' });
     } finally {
       abort.abort();
       await session.close();

@@ -31,11 +31,16 @@ export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'r
   try {
     const statusCheckTimeoutMs = parseTimeoutFlag(opts.statusCheckTimeout);
     const loaded = await ctx.loadConfig(command);
-    const kube = await kubeClientFor(loaded);
-    const pipelineContext = { loaded, emit: ctx.emit, signal: ctx.signal, kube, statusCheckTimeoutMs };
-    const { deployBuilt, runPipeline } = await import('../../runner/pipeline.js');
-    if (opts.buildArtifacts) await deployBuilt(pipelineContext, await readBuildArtifacts(opts.buildArtifacts, ctx.cwd));
-    else await runPipeline(pipelineContext);
+    // Loading the Kubernetes client is the slowest import devloop has: do it while the build runs.
+    const kubeClient = kubeClientFor(loaded);
+    kubeClient.catch(() => undefined); // awaited below; avoid an unhandled rejection while building
+    const builds = opts.buildArtifacts
+      ? await readBuildArtifacts(opts.buildArtifacts, ctx.cwd)
+      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal });
+    ctx.signal.throwIfAborted();
+    const kube = await kubeClient;
+    const { deployBuilt } = await import('../../runner/pipeline.js');
+    await deployBuilt({ loaded, emit: ctx.emit, signal: ctx.signal, kube, statusCheckTimeoutMs }, builds);
     unsubscribe();
     ctx.emit({ type: 'iteration', n: 1, status: 'ok', durationMs: Math.round(performance.now() - started), stages });
     if (opts.tail) {
