@@ -12,7 +12,8 @@ import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile, symlink, copyFile, appendFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -86,6 +87,14 @@ async function devloopBuild(cwd, env) {
   return { wallMs, childMs, overheadMs: wallMs - childMs, ran: [...perArtifact.keys()].sort(), refs };
 }
 
+/** CPU seconds (user+sys) of one run, via /usr/bin/time when present: steadier than wall time on a busy machine. */
+async function cpuMs(cwd, env, args) {
+  if (!existsSync('/usr/bin/time')) return undefined;
+  const result = await execa('/usr/bin/time', ['-f', 'CPU %U %S', 'node', cli, ...args], { cwd, env, extendEnv: false, reject: false, timeout: 120_000 });
+  const match = /CPU ([\d.]+) ([\d.]+)/.exec(result.stderr);
+  return match ? (Number(match[1]) + Number(match[2])) * 1000 : undefined;
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x)} ms`;
 function report(label, r) {
@@ -93,6 +102,7 @@ function report(label, r) {
 }
 
 async function main() {
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (${(await import('node:os')).cpus().length} cores)`);
   const host = await registry();
   const base = await baseImage(host);
   const env = { ...process.env, DEVLOOP_DEFAULT_REPO: `${host}/devloop-bench`, DEVLOOP_BASE_IMAGE: base };
@@ -152,6 +162,12 @@ async function main() {
   for (let i = 0; i < RUNS; i++) manyWarm.push((await devloopBuild(many, env)).wallMs);
   const manyMedian = median(manyWarm);
   console.log(`1,000 files: no-op (median of ${RUNS})  wall ${ms(manyMedian).padStart(9)}   target ≤ 400 ms: ${manyMedian <= 400 ? 'met' : 'MISSED'} (ratio ${(manyMedian / 400).toFixed(2)})`);
+  const cpuVersion = await cpuMs(many, env, ['--version']);
+  const cpuNoop = await cpuMs(many, env, ['build', '-o', 'json']);
+  if (cpuVersion !== undefined && cpuNoop !== undefined) {
+    console.log(`1,000 files: no-op CPU (user+sys)  ${ms(cpuNoop).padStart(9)}   node + devloop --version CPU ${ms(cpuVersion)}   devloop's own work ≈ ${ms(cpuNoop - cpuVersion)}`);
+  }
+  console.log(`load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`ratios: warm no-op / cold = ${(warmMedian.wallMs / cold.wallMs).toFixed(3)}; one-file / cold = ${(oneFile.wallMs / cold.wallMs).toFixed(3)}; no-op over node startup = +${ms(warmMedian.wallMs - median(startup))}`);
 
   if (images.size) await execa('docker', ['rmi', '--force', ...images], { reject: false, timeout: 60_000 });

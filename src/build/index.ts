@@ -98,7 +98,10 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
       return { artifact, result: await buildOne(artifact, shared) };
     } catch (error) {
       const failure = signal.aborted ? abortError(signal) : toDevloopError(error);
-      emit({ type: 'error', code: failure.code, message: failure.message, hint: failure.hint, artifact: artifact.image });
+      // The event carries the artifact; renderers show it, so the message need not repeat it.
+      const prefix = `${artifact.image}: `;
+      const message = failure.message.startsWith(prefix) ? failure.message.slice(prefix.length) : failure.message;
+      emit({ type: 'error', code: failure.code, message, hint: failure.hint, artifact: artifact.image });
       return { artifact, error: failure };
     }
   });

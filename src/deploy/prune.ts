@@ -18,6 +18,8 @@ export interface PruneOptions {
   /** Kinds and namespaces of earlier deployments (from state.json), so removed kinds are found too. */
   previousKinds?: readonly KindRef[];
   previousNamespaces?: readonly string[];
+  /** Also search the common kinds (default true); a caller with a trustworthy state.json may skip them. */
+  commonKinds?: boolean;
   emit: Emit;
   signal: AbortSignal;
 }
@@ -27,7 +29,7 @@ export async function pruneObjects(options: PruneOptions): Promise<ObjectRef[]> 
   const { api } = options;
   const keep = new Set(options.applied.map(refKey));
   const appliedKinds = uniqueKinds(options.applied);
-  const kinds = uniqueKinds(appliedKinds, options.previousKinds ?? [], COMMON_KINDS);
+  const kinds = uniqueKinds(appliedKinds, options.previousKinds ?? [], options.commonKinds === false ? [] : COMMON_KINDS);
   const mandatory = new Set(appliedKinds.map(kindKey));
   const namespaces = [
     ...new Set([api.kube.namespace, ...options.applied.flatMap((r) => (r.namespace ? [r.namespace] : [])), ...(options.previousNamespaces ?? [])]),

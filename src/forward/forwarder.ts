@@ -14,7 +14,7 @@ import type { ResolvedResource } from './resolve.js';
 import { followTarget, formatWait, type ForwardTarget, type TargetPod } from './target.js';
 
 /** How long a connection whose pod vanished before the upgrade waits for another pod. */
-const RETRY_WAIT_MS = 5_000;
+const RETRY_WAIT_MS = 1_000;
 /** Bound on waiting for the first pod list. */
 const SYNC_WAIT_MS = 10_000;
 

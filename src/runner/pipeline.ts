@@ -60,7 +60,18 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
 
   const applied = await timedStage(emit, 'apply', undefined, () => applyObjects({ api, objects: rendered.objects, emit, signal }));
   const pruned = await timedStage(emit, 'prune', undefined, () =>
-    pruneObjects({ api, applied, configName, runId, previousKinds: intent.kinds, previousNamespaces: intent.namespaces, emit, signal }),
+    pruneObjects({
+      api,
+      applied,
+      configName,
+      runId,
+      previousKinds: intent.kinds,
+      previousNamespaces: intent.namespaces,
+      // state.json of this target lists every kind deployed from here: the common kinds only matter without it.
+      commonKinds: !(previous && previous.configName === configName && previous.kubeContext === kube.contextName),
+      emit,
+      signal,
+    }),
   );
   await writeDeployState(loaded.dir, nextDeployState(intent, { ...base, phase: 'deployed', objects: applied.map(plainRef) }));
 

@@ -10,7 +10,8 @@ import { busyboxBaseImage, freePort, testRegistry } from '../support/services.js
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
 import { DockerRuntime } from '../support/fake-kube/docker-runtime.js';
 
-export const repoRoot = resolve(import.meta.dirname, '../..');
+/** The repository (overridable: the benchmark runs a compiled copy of this file from elsewhere). */
+export const repoRoot = process.env.DEVLOOP_REPO_ROOT ?? resolve(import.meta.dirname, '../..');
 export const bin = join(repoRoot, 'bin/devloop.js');
 
 export interface DevEvent {
