@@ -234,10 +234,8 @@ async function defaultDockerBuilder(destination: ImageDestination, signal: Abort
 }
 
 async function loadOciBuilder(): Promise<ImageBuilder> {
-  // Owned by the OCI engineer; imported by a computed name so this file compiles before it lands.
-  const path = './oci/index.js';
-  const module = (await import(path)) as { ociBuilder: ImageBuilder };
-  return module.ociBuilder;
+  // Lazy: only projects with daemonless artifacts pay for loading the OCI builder.
+  return (await import('./oci/index.js')).ociBuilder;
 }
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {

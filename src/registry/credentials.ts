@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { DevloopError } from '../errors.js';
 
 /**
@@ -100,6 +99,8 @@ async function fromHelper(name: string, registry: string, origin: string, env: N
   const program = `docker-credential-${name}`;
   const source = `${program} (${origin})`;
   const serverUrl = configKeys(registry)[0] === 'index.docker.io' ? 'https://index.docker.io/v1/' : registry;
+  // Loaded lazily: execa is costly to import and most pushes need no credential helper.
+  const { execa } = await import('execa');
   const result = await execa(program, ['get'], { input: serverUrl, reject: false, timeout: HELPER_TIMEOUT_MS, env });
   if (result.failed && (result as { code?: string }).code === 'ENOENT') {
     if (optional) return undefined;
