@@ -125,6 +125,27 @@ describe.skipIf(!haveServices)('devloop dev (fake API server, real dockerd and r
     expect(await fetchUntil(hello + '/', (b) => b.includes('v3'))).toContain('Hello from devloop v3');
   }, 240_000);
 
+  it('a broken devloop.yaml keeps the old config running and says why; the fixed file reloads', async () => {
+    const file = join(project.dir, 'devloop.yaml');
+    const good = await readFile(file, 'utf8');
+    const from = dev.events.length;
+    await writeFile(file, good.replace('tagPolicy: inputDigest', 'tagPolicy: [broken'));
+    const failed = await dev.waitFor((e) => e.type === 'iteration' && e.status !== 'start', 60_000, from);
+    expect(failed).toMatchObject({ status: 'error' });
+    expect(String(failed.reason)).toMatch(/still running the previous config/);
+    expect(await fetchUntil(hello + '/', (b) => b.includes('v3'))).toContain('Hello from devloop v3');
+
+    const again = dev.events.length;
+    await writeFile(file, good);
+    const ok = await dev.waitFor((e) => e.type === 'iteration' && e.status !== 'start', 120_000, again);
+    expect(ok).toMatchObject({ status: 'ok', reason: 'reload config: devloop.yaml changed' });
+    // the watcher was rebuilt for the new config: a sync still works
+    const later = dev.events.length;
+    await writeFile(join(project.dir, 'hello/public/index.html'), '<h1>after reload</h1>\n');
+    await dev.waitFor(isIteration('ok'), 60_000, later);
+    expect(await fetchUntil(hello + '/static/index.html', (b) => b.includes('after reload'))).toContain('after reload');
+  }, 240_000);
+
   it('Ctrl-C deletes everything the session deployed', async () => {
     expect(deployed(project).length).toBeGreaterThan(0);
     dev.child.kill('SIGINT');

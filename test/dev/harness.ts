@@ -167,7 +167,7 @@ export function startDev(project: Project, args: string[] = []): DevProcess {
 }
 
 /** GETs a URL until `expect` holds for the body (bounded); returns the last body. */
-export async function fetchUntil(url: string, expect: (body: string) => boolean, timeoutMs = 20_000): Promise<string> {
+export async function fetchUntil(url: string, expect: (body: string) => boolean, timeoutMs = 20_000, pollMs = 100): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -178,7 +178,7 @@ export async function fetchUntil(url: string, expect: (body: string) => boolean,
     } catch (error) {
       last = String(error);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   return last;
 }

@@ -137,7 +137,7 @@ describe('port-forward through a listener devloop owns', () => {
     }
   });
 
-  it('with forwardAllServices, forwards every Service deployed on its own port (privileged ones moved up)', async () => {
+  it('with forwardAllServices, forwards every Service of this config and run on its own port', async () => {
     const { emit } = recorder();
     const own = await freePort();
     await deploy(cluster, app({ name: 'extra', servicePort: own, targetPort: 8080, labels: { 'devloop.dev/run-id': 'r1' } }));
