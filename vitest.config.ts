@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Docker and registry tests share one daemon: keep files from stampeding it on a 2-core machine.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -205,7 +205,11 @@ async function iteration(
   emit({ type: 'iteration', n, status: 'start', reason: decided.reason, changed: decided.changed.length > 200 ? decided.changed.slice(0, 200) : decided.changed });
   try {
     if (decided.reload) await reload(ctx, state);
-    else if (decided.refreshRules) Object.assign(state, rulesFor(state.loaded));
+    else if (decided.refreshRules) {
+      // An ignore file changed: fresh classifiers, and a watcher that enters the right folders.
+      Object.assign(state, rulesFor(state.loaded));
+      state.rescope = true;
+    }
     const everything = forced || decided.reload;
     await applyPlan(state, decided, everything, pipeline, afterDeploy, signal, emit);
     unsubscribe();

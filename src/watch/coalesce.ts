@@ -1,6 +1,6 @@
 /**
- * Turns a stream of file changes into iterations: after a quiet period (no change for `quietMs`)
- * the collected batch runs as ONE iteration. Changes arriving while an iteration runs are kept and
+ * Turns a stream of file changes into iterations: after a quiet period (no change for `quietMs`,
+ * longer for batches of hundreds of files) the collected batch runs as ONE iteration. Changes arriving while an iteration runs are kept and
  * become exactly one follow-up iteration (after its own quiet period). In manual mode batches run
  * only when `flush()` is called (Enter).
  */
@@ -34,7 +34,15 @@ export function createCoalescer(options: {
   const schedule = (): void => {
     if (closed || running || options.manual) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(start, options.quietMs);
+    timer = setTimeout(start, quiet());
+  };
+
+  // Big bursts come from tools (git checkout, npm install, generators) whose writes can pause
+  // longer than a keystroke-sized quiet period under load: wait longer before splitting them.
+  const quiet = (): number => {
+    if (batch.length >= 1000) return Math.max(options.quietMs, 1000);
+    if (batch.length >= 100) return Math.max(options.quietMs, 300);
+    return options.quietMs;
   };
 
   const start = (): void => {
@@ -42,7 +50,7 @@ export function createCoalescer(options: {
     if (closed || running) return;
     if (batch.length === 0 && !forcedNext) return settle();
     if (!forcedNext && options.busy?.()) {
-      timer = setTimeout(start, options.quietMs);
+      timer = setTimeout(start, quiet());
       return;
     }
     const changes = batch;

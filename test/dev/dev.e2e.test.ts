@@ -177,9 +177,16 @@ describe.skipIf(!haveServices)('devloop dev (fake API server, real dockerd and r
       await fourth.waitFor(isIteration('ok', 1), 180_000);
       const pods = project.fake.objects.list('Pod').map((p) => p.metadata.name);
       expect(pods.filter((name) => firstPods.includes(name))).toEqual([]);
+      // stdin commands (keys on a TTY): s prints a status line, q quits and cleans up
+      const before = fourth.events.length;
+      fourth.child.stdin!.write('s\n');
+      const status = await fourth.waitFor((e) => e.type === 'notice' && /images: /.test(String(e.message)), 10_000, before);
+      expect(String(status.message)).toMatch(/iteration 1 ok.*forwards: service\/hello/);
+      fourth.child.stdin!.write('q\n');
+      expect(await Promise.race([fourth.exited, sleep(90_000).then(() => 'timeout')])).toBe(0);
     } finally {
-      fourth.child.kill('SIGINT');
-      await Promise.race([fourth.exited, sleep(90_000)]);
+      if (fourth.child.exitCode === null) fourth.child.kill('SIGKILL');
+      await fourth.exited;
     }
     expect(deployed(project)).toEqual([]);
   }, 360_000);
