@@ -108,15 +108,23 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
   });
 
   let watcher: Watcher | undefined;
-  const run = async (changes: FileChange[], forced: boolean): Promise<void> => {
+  // After a reload (or an ignore-file change) the watcher must look at other folders: the new one
+  // is ready before the old one closes, and inherits its waiting changes, so no save is lost.
+  const rescope = async (): Promise<void> => {
+    state.rescope = false;
+    const old = watcher;
+    const next = newWatcher();
+    await next.ready;
+    watcher = next;
+    for (const change of old?.drain() ?? []) next.push(change);
+    await old?.close();
+  };
+  // One iteration at a time, also across a watcher hand-over (the new watcher's first batch waits).
+  let serial: Promise<void> = Promise.resolve();
+  const run = (changes: FileChange[], forced: boolean): Promise<void> => {
     const reason = state.n === 0 ? 'initial build and deploy' : undefined;
-    await iteration(ctx, state, options, pipeline, afterDeploy, signal, changes, forced, reason);
-    if (state.rescope && !signal.aborted) {
-      state.rescope = false;
-      await watcher?.close();
-      watcher = newWatcher();
-      await watcher.ready;
-    }
+    serial = serial.then(() => iteration(ctx, state, pipeline, afterDeploy, rescope, signal, changes, forced, reason));
+    return serial;
   };
   const newWatcher = (): Watcher =>
     startWatcher({
@@ -170,9 +178,9 @@ function rulesFor(loaded: LoadedConfig): Pick<LoopState, 'rules' | 'isManifest'>
 async function iteration(
   ctx: DevContext,
   state: LoopState,
-  options: DevOptions,
   pipeline: () => PipelineContext,
   afterDeploy: () => Promise<void>,
+  rescope: () => Promise<void>,
   signal: AbortSignal,
   changes: FileChange[],
   forced: boolean,
@@ -211,6 +219,7 @@ async function iteration(
       state.rescope = true;
     }
     const everything = forced || decided.reload;
+    if (state.rescope) await rescope();
     await applyPlan(state, decided, everything, pipeline, afterDeploy, signal, emit);
     unsubscribe();
     state.lastStatus = `iteration ${n} ok: ${decided.reason}`;

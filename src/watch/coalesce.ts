@@ -12,6 +12,8 @@ export interface Coalescer {
   flush(force?: boolean): void;
   /** Changes waiting for the next iteration. */
   pending(): number;
+  /** Takes the waiting changes away (handing them to a replacement watcher). */
+  drain(): FileChange[];
   /** Resolves when no iteration is running and none is scheduled. */
   idle(): Promise<void>;
   close(): void;
@@ -91,6 +93,11 @@ export function createCoalescer(options: {
       start();
     },
     pending: () => batch.length,
+    drain() {
+      const taken = batch;
+      batch = [];
+      return taken;
+    },
     idle: () => (running || timer ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve()),
     close() {
       closed = true;

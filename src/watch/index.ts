@@ -31,6 +31,9 @@ export interface Watcher {
   /** Runs the pending changes now (manual trigger); `force` runs even with none (rebuild all). */
   flush(force?: boolean): void;
   pending(): number;
+  /** Takes the waiting changes away; `push` adds changes as if they were seen (watcher hand-over). */
+  drain(): FileChange[];
+  push(change: FileChange): void;
   watched(): number;
   /** Resolves when no iteration runs and none is scheduled. */
   idle(): Promise<void>;
@@ -54,6 +57,8 @@ export function startWatcher(options: WatchOptions): Watcher {
     ready: raw.ready,
     flush: (force) => coalescer.flush(force),
     pending: () => coalescer.pending(),
+    drain: () => coalescer.drain(),
+    push: onChange,
     watched: () => raw.watched(),
     idle: () => coalescer.idle(),
     async close() {

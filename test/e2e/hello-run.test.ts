@@ -116,11 +116,16 @@ describe.skipIf(!haveServices)('devloop run on the example (docker + registry + 
       const ready = (resource: string) => (e: CliEvent) => e.type === 'forward' && e.resource === resource && e.status === 'ready';
       const hello = await cli.waitFor(ready('service/hello'), 30_000);
       const quote = await cli.waitFor(ready('service/quote'), 30_000);
-      expect(hello).toMatchObject({ port: 80, localPort: helloPort, address: '127.0.0.1' });
+      expect(hello).toMatchObject({ port: 80, address: '127.0.0.1' });
+      // The configured localPort, unless another process took it meanwhile (then devloop says so and picks the next free one).
+      const portTaken = cli.events.some((e) => e.type === 'notice' && String(e.message).includes(`localPort ${helloPort} is in use`));
+      if (!portTaken) expect(hello.localPort).toBe(helloPort);
+      const helloLocal = Number(hello.localPort);
       const quotePort = Number(quote.localPort);
       expect(quotePort).toBeGreaterThanOrEqual(1024);
+      expect(quotePort).not.toBe(helloLocal);
 
-      for (const [name, port, event] of [['hello', helloPort, hello], ['quote', quotePort, quote]] as const) {
+      for (const [name, port, event] of [['hello', helloLocal, hello], ['quote', quotePort, quote]] as const) {
         const response = await fetch(`http://127.0.0.1:${port}/e2e-${name}`, { signal: AbortSignal.timeout(15_000) });
         expect(response.status).toBe(200);
         const body = await response.text();
@@ -139,7 +144,9 @@ describe.skipIf(!haveServices)('devloop run on the example (docker + registry + 
       expect(code, cli.stderr()).toBe(0);
       expect(ms).toBeLessThan(15_000);
       expect(stackLines(cli.stdout() + cli.stderr())).toEqual([]);
-      expect(await portClosed(helloPort)).toBe(true);
+      const stopped = cli.events.filter((e) => e.type === 'forward' && e.status === 'stopped').map((e) => e.resource);
+      expect(stopped.sort()).toEqual(['service/hello', 'service/quote']);
+      expect(await portClosed(helloLocal)).toBe(true);
       expect(await portClosed(quotePort)).toBe(true);
     } finally {
       await cli.kill();
@@ -169,8 +176,11 @@ describe.skipIf(!haveServices)('devloop run on the example (docker + registry + 
       await cli.kill();
     }
 
-    // The image is fixed (as after repairing the registry): a second run applies again and converges.
+    // The cause is fixed: a second run applies again and converges. (The fake's NotReady is sticky for
+    // a running container — clearFailures() does not re-probe it — so the stuck pod is evicted, as a
+    // passing readiness probe would make it Ready in a real cluster; its ReplicaSet replaces it.)
     fake.controls.clearFailures();
+    for (const pod of podsOf(fake, 'hello')) await fake.controls.deletePod('default', pod.metadata.name!);
     const again = await devloop(project.dir, ['run', '--output', 'json', '--status-check-timeout', '60s'], kubeEnv, 120_000);
     recordImages(again.events);
     expect(again.exitCode, again.stdout.slice(-3000) + again.stderr).toBe(0);
