@@ -1,13 +1,14 @@
 /**
  * An artifact's inputs: the files whose change means the artifact must be rebuilt.
  *
- * - Compile inputs: files matching `compile.inputs` (all files when empty), minus `.gitignore`d ones.
+ * - Compile inputs: files matching `compile.inputs` (all files when empty), minus `.gitignore`d ones
+ *   (the context's own `.gitignore` files and those above it, up to the git work-tree root).
  * - Image inputs: the Docker context after `.dockerignore` (or the OCI layer sources); with a compile
  *   step, `.gitignore`d files are left out too, because those are the compile's outputs, determined
  *   by its sources (a fresh clone does not have them).
  * - `.git/`, `node_modules/` and `.devloop/` are never inputs.
  */
-import { basename, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { ArtifactConfig } from '../config/types.js';
 import { digestInputs } from './digest.js';
 import { createInputClassifier, walkInputs, type InputFile, type InputKinds } from './walk.js';
@@ -66,11 +67,13 @@ export function isArtifactInput(artifact: ArtifactConfig, relPath: string): bool
   return isBuildDefinitionFile(artifact, relPath);
 }
 
-/** `.dockerignore`, `.gitignore` (with a compile step) and the Dockerfile. */
+/** `.dockerignore`, `.gitignore` in or above the context (with a compile step) and the Dockerfile. */
 export function isBuildDefinitionFile(artifact: ArtifactConfig, relPath: string): boolean {
   const abs = resolve(artifact.context, relPath);
   if (artifact.docker && abs === resolve(artifact.context, artifact.docker.dockerfile)) return true;
   if (artifact.docker && abs === join(artifact.context, '.dockerignore')) return true;
-  const inside = abs.startsWith(artifact.context + sep);
-  return Boolean(artifact.compile) && inside && basename(abs) === '.gitignore';
+  if (!artifact.compile || basename(abs) !== '.gitignore') return false;
+  // Path test only (no fs calls): an ancestor above the git work tree counts too, harmlessly.
+  const dir = dirname(abs);
+  return abs.startsWith(artifact.context + sep) || artifact.context.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }

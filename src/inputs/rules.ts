@@ -71,6 +71,11 @@ function cleanPattern(pattern: string): string {
 export interface GitIgnoreFile {
   base: string;
   matcher: Ignore;
+  /**
+   * For a file in a folder above the context: the context's path relative to that folder, put in
+   * front of every path tested, so the file's patterns apply relative to its own folder.
+   */
+  prefix?: string;
 }
 
 export function parseGitIgnore(base: string, text: string): GitIgnoreFile {
@@ -85,13 +90,25 @@ export function parseGitIgnore(base: string, text: string): GitIgnoreFile {
 export function gitIgnores(files: GitIgnoreFile[], relPath: string, isDir: boolean): boolean {
   let ignored = false;
   for (const file of files) {
-    const local = file.base === '' ? relPath : relPath.startsWith(file.base + '/') ? relPath.slice(file.base.length + 1) : undefined;
+    let local = file.base === '' ? relPath : relPath.startsWith(file.base + '/') ? relPath.slice(file.base.length + 1) : undefined;
     if (local === undefined || local === '') continue;
+    if (file.prefix) local = `${file.prefix}/${local}`;
     const result = file.matcher.test(isDir ? local + '/' : local);
-    if (result.ignored) ignored = true;
-    else if (result.unignored) ignored = false;
+    if (result.ignored) {
+      if (!parentIgnoredBy(file.matcher, local)) ignored = true;
+    } else if (result.unignored) ignored = false;
   }
   return ignored;
+}
+
+/**
+ * `ignore` also calls a path ignored when the same file ignores its parent folder. Callers only ask
+ * about paths below folders that are not ignored overall, so a deeper file re-included that folder
+ * (a root `bin/`, a nested `!bin/`); git then matches only the path itself, and this verdict is not about it.
+ */
+function parentIgnoredBy(matcher: Ignore, local: string): boolean {
+  const slash = local.lastIndexOf('/');
+  return slash > 0 && matcher.test(local.slice(0, slash + 1)).ignored;
 }
 
 /** Glob set for compile inputs / OCI layer sources; an empty list matches everything. */

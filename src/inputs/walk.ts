@@ -1,6 +1,7 @@
 /**
  * Finds an artifact's input files in one walk of its context, classifying each as a compile input
- * and/or an image input. Ignored trees are never entered (no stat below them).
+ * and/or an image input. Ignored trees are never entered (no stat below them). `.gitignore` files
+ * above the context (up to the git work-tree root) are read once, before the walk.
  */
 import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { isAbsolute, join, resolve, relative, sep } from 'node:path';
@@ -14,6 +15,7 @@ import {
   parseGitIgnore,
   type GitIgnoreFile,
 } from './rules.js';
+import { ancestorGitIgnores } from './git-ancestors.js';
 
 export interface InputFile {
   /** Posix path relative to the artifact context. */
@@ -120,7 +122,7 @@ export async function walkInputs(artifact: ArtifactConfig): Promise<ClassifiedIn
     }
   }
 
-  await visit('', []);
+  await visit('', sel.useGitIgnore ? ancestorGitIgnores(root) : []);
   return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
@@ -131,6 +133,7 @@ export async function walkInputs(artifact: ArtifactConfig): Promise<ClassifiedIn
 export function createInputClassifier(artifact: ArtifactConfig): (relPath: string) => InputKinds {
   const root = artifact.context;
   const sel = selection(artifact, readTextSync(join(root, '.dockerignore')));
+  const ancestors = sel.useGitIgnore ? ancestorGitIgnores(root) : [];
   const gitFilesByDir = new Map<string, GitIgnoreFile | null>();
   const gitFile = (relDir: string): GitIgnoreFile | null => {
     let file = gitFilesByDir.get(relDir);
@@ -147,7 +150,7 @@ export function createInputClassifier(artifact: ArtifactConfig): (relPath: strin
     const relPath = normalizeRelPath(root, input);
     if (relPath === undefined || isAlwaysIgnored(relPath)) return none;
     const parts = relPath.split('/');
-    const files: GitIgnoreFile[] = [];
+    const files: GitIgnoreFile[] = [...ancestors];
     let gitIgnored = false;
     if (sel.useGitIgnore) {
       // Git's rule: once a folder is ignored nothing below it comes back.

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { busyboxBaseImage, freePort, testRegistry } from '../support/services.js';
+import { busyboxBaseImage, freePort, startRegistry } from '../support/services.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
 import { DockerRuntime } from '../support/fake-kube/docker-runtime.js';
 
@@ -31,7 +31,9 @@ export interface Project {
 }
 
 export async function makeProject(): Promise<Project> {
-  const registry = await testRegistry();
+  // Our own registry (unless CI provides one), stopped in dispose(): a worker's exit hook is not reliable.
+  const own = process.env.DEVLOOP_TEST_REGISTRY ? undefined : await startRegistry();
+  const registry = process.env.DEVLOOP_TEST_REGISTRY ?? own!.host;
   const base = await busyboxBaseImage(registry);
   const dir = await mkdtemp(join(tmpdir(), 'devloop-dev-'));
   await cp(join(repoRoot, 'examples/hello'), dir, { recursive: true });
@@ -82,6 +84,7 @@ portForward:
     async dispose() {
       await fake.stop();
       await runtime.close();
+      await own?.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -103,6 +103,33 @@ test('Unschedulable and NotReady are reflected in pod status and events', async 
   kube.controls.clearFailures();
 });
 
+test('NotReady acts like a readiness probe: running containers turn Ready after clearFailures, and unready again', async () => {
+  kube.controls.failImage('example.com/probe', 'NotReady');
+  await apply({ ...deployment('probe', 'example.com/probe:1', { replicas: 1 }), metadata: { name: 'probe', namespace: 'default', labels: { app: 'probe' } } } as k8s.KubernetesObject);
+  await kube.waitFor('apps/v1', 'Deployment', 'default', 'probe', () => podsOf('probe')[0]?.status?.phase === 'Running');
+  const [pod] = podsOf('probe');
+  expect(pod!.status.containerStatuses[0]).toMatchObject({ ready: false, started: true });
+  expect(kube.objects.get('apps/v1', 'Deployment', 'default', 'probe')!.status.availableReplicas).toBeUndefined();
+
+  kube.controls.clearFailures();
+  const d = await kube.waitFor('apps/v1', 'Deployment', 'default', 'probe', (o) => o?.status?.availableReplicas === 1);
+  expect(condition(d, 'Available')).toMatchObject({ status: 'True' });
+  const [same] = podsOf('probe');
+  // The same container, not a replacement or a restart.
+  expect(same!.metadata.uid).toBe(pod!.metadata.uid);
+  expect(same!.status.containerStatuses[0]).toMatchObject({ ready: true, restartCount: 0 });
+  expect(condition(same, 'Ready')).toMatchObject({ status: 'True' });
+
+  // A probe that starts failing again: unready, with another Unhealthy event.
+  const unhealthy = () => kube.objects.list('Event', 'default').filter((e) => e.involvedObject.name === pod!.metadata.name && e.reason === 'Unhealthy');
+  const before = unhealthy().reduce((n, e) => n + (e.count ?? 1), 0);
+  kube.controls.failImage('example.com/probe', 'NotReady');
+  const again = await kube.waitFor('v1', 'Pod', 'default', pod!.metadata.name!, (o) => condition(o, 'Ready')?.status === 'False');
+  expect(again!.status.containerStatuses[0]).toMatchObject({ ready: false, restartCount: 0 });
+  expect(unhealthy().reduce((n, e) => n + (e.count ?? 1), 0)).toBe(before + 1);
+  kube.controls.clearFailures();
+});
+
 test('StatefulSet, DaemonSet and Job reach their done states', async () => {
   const template = (app: string, restartPolicy?: string) => ({ metadata: { labels: { app } }, spec: { ...(restartPolicy ? { restartPolicy } : {}), containers: [{ name: 'c', image: 'example.com/x:1' }] } });
   await apply({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'default' }, spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('db') } } as k8s.KubernetesObject);

@@ -64,7 +64,7 @@ export interface Timing {
 export interface FakeKubeControls {
   /** Pods whose container image matches fail this way until clearFailures() (later rules win). */
   failImage(match: string | RegExp, mode: FailureMode): void;
-  /** Forget every failImage rule; failing pods recover on their next back-off retry. */
+  /** Forget every failImage rule; failing pods recover on their next back-off retry, NotReady ones at the next pass. */
   clearFailures(): void;
   /** The next `n` requests (matching `filter`) get a Status with this code instead of being served. */
   failNextRequests(n: number, status: 500 | 409 | 503, filter?: RequestFilter): void;

@@ -8,6 +8,8 @@
  *    restarted with back-off (restartCount grows, lastState.terminated exitCode 1 reason Error);
  *  - Unschedulable: stays Pending with PodScheduled False "0/1 nodes are available: 1 Insufficient cpu.";
  *  - NotReady: runs, but Ready stays False and a "Readiness probe failed" Warning event is recorded.
+ *    Readiness is re-checked on every reconcile pass, like a periodic probe: after clearFailures()
+ *    the container turns Ready, and a NotReady rule added later makes a running one unready.
  * Containers that the runtime reports as exited are restarted or finished per restartPolicy.
  */
 import type { Registry } from '../registry.js';
@@ -140,6 +142,7 @@ export class Kubelet {
       present.add(podKeyOf(pod));
       this.sync(pod);
     }
+    for (const state of this.pods.values()) this.probeReadiness(state);
     for (const [key, state] of this.pods) {
       if (!present.has(key)) {
         this.forget(state);
@@ -279,6 +282,22 @@ export class Kubelet {
       }
     }
     this.report(state);
+  }
+
+  /** The readiness probe of running containers: fails exactly while a NotReady rule matches the image. */
+  private probeReadiness(state: PodState): void {
+    let changed = false;
+    for (const c of state.containers.values()) {
+      if (c.phase !== 'running' || c.simulated) continue; // crash-looping containers never become Ready
+      const ready = this.failureFor(c.image) !== 'NotReady';
+      if (c.ready === ready) continue;
+      const pod = this.current(state);
+      if (!pod) return;
+      c.ready = ready;
+      changed = true;
+      if (!ready) this.events.record(pod, 'Warning', 'Unhealthy', 'Readiness probe failed: HTTP probe failed with statuscode: 503', 'kubelet', `spec.containers{${c.name}}`);
+    }
+    if (changed) this.report(state);
   }
 
   private retry(state: PodState, c: ContainerState): void {
