@@ -24,6 +24,7 @@ import {
   needsKubeContext,
   type ImageDestination,
 } from './load.js';
+import { mapBounded } from '../util/concurrency.js';
 
 export type { BuildResult, BuildRunOptions } from './types.js';
 export { chooseDestination, type ImageDestination } from './load.js';
@@ -243,15 +244,3 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
   return () => (value ??= make());
 }
 
-async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}

@@ -10,6 +10,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { ArtifactConfig } from '../config/types.js';
 import type { InputFile } from './walk.js';
 import { processHashCache, type FileHashCache } from './hash-cache.js';
+import { mapBounded } from '../util/concurrency.js';
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -35,20 +36,6 @@ async function contentHash(absPath: string, file: InputFile, cache: FileHashCach
   const digest = hash.digest('hex');
   cache.record(absPath, file, digest);
   return digest;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight (file reads: stay far from EMFILE). */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** JSON with sorted object keys, so the digest does not depend on key order in devloop.yaml. */
@@ -83,7 +70,7 @@ export async function builderConfigFingerprint(artifact: ArtifactConfig): Promis
 /** `sha256:<hex>` over the files' paths, modes and contents plus the builder config. */
 export async function digestInputs(artifact: ArtifactConfig, files: InputFile[], cache: FileHashCache = processHashCache): Promise<string> {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const hashes = await mapLimit(sorted, 32, (file) => contentHash(join(artifact.context, file.path), file, cache));
+  const hashes = await mapBounded(sorted, 32, (file) => contentHash(join(artifact.context, file.path), file, cache));
   const hash = createHash('sha256');
   hash.update('devloop-inputs-v1\n');
   sorted.forEach((file, i) => hash.update(`${file.path}\0${normalizedMode(file.mode).toString(8)}\0${hashes[i]}\n`));
