@@ -93,13 +93,12 @@ async function syncContainer(request: SyncRequest, target: ExecTarget): Promise<
     }
     check(build.image, target, result, 'tar');
   }
-  const files = request.remove.filter((r) => !r.dir).map((r) => r.path);
-  const dirs = request.remove.filter((r) => r.dir).map((r) => r.path);
-  for (const path of [...files, ...dirs]) {
-    if (!request.remove.some((r) => r.path === path && isInside(r.dest, path))) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to remove ${path}`);
+  for (const removal of request.remove) {
+    if (!isInside(removal.dest, removal.path)) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to remove ${removal.path}: outside ${removal.dest}`);
   }
-  if (files.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-f', '--', ...files], { signal }), 'rm');
-  if (dirs.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-rf', '--', ...dirs], { signal }), 'rm');
+  // -r for every path: a deletion reported as a file may have been a folder; every path is inside dest.
+  const paths = request.remove.map((r) => r.path);
+  if (paths.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-rf', '--', ...paths], { signal }), 'rm');
 }
 
 function check(image: string, target: ExecTarget, result: Awaited<ReturnType<typeof execInContainer>>, tool: string): void {

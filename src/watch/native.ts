@@ -23,6 +23,8 @@ export interface RawWatcher {
 
 export function watchNative(scope: WatchScope, onChange: (change: FileChange) => void, onError: (error: Error) => void): RawWatcher {
   const watchers = new Map<string, FSWatcher>();
+  // Folders seen, kept until their parent reports them gone (a folder's own watcher may error first).
+  const dirs = new Set<string>();
   let closed = false;
   let inFlight = 0;
   const track = <T>(work: Promise<T>): Promise<T> => {
@@ -47,6 +49,7 @@ export function watchNative(scope: WatchScope, onChange: (change: FileChange) =>
     }
     watcher.on('error', () => forget(dir)); // the folder went away; its parent reports that
     watchers.set(dir, watcher);
+    dirs.add(dir);
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -65,13 +68,14 @@ export function watchNative(scope: WatchScope, onChange: (change: FileChange) =>
     await Promise.all(below);
   }
 
-  function forget(dir: string): void {
+  function forget(dir: string, gone = false): void {
     for (const [path, watcher] of watchers) {
       if (path === dir || isBelow(dir, path)) {
         watcher.close();
         watchers.delete(path);
       }
     }
+    if (gone) for (const path of dirs) if (path === dir || isBelow(dir, path)) dirs.delete(path);
   }
 
   function onEvent(dir: string, event: string, name: string | Buffer | null): void {
@@ -81,7 +85,7 @@ export function watchNative(scope: WatchScope, onChange: (change: FileChange) =>
     if (isEditorTempFile(entry)) return;
     const path = join(dir, entry);
     // Writes to a known file need no stat; creations, deletions and renames do.
-    if (event === 'change' && !watchers.has(path)) return report(path, 'write');
+    if (event === 'change' && !dirs.has(path)) return report(path, 'write');
     void track(lstat(path)).then(
       (stats) => {
         if (stats.isDirectory()) {
@@ -89,8 +93,8 @@ export function watchNative(scope: WatchScope, onChange: (change: FileChange) =>
         } else report(path, 'write');
       },
       () => {
-        if (watchers.has(path)) {
-          forget(path);
+        if (dirs.has(path)) {
+          forget(path, true);
           report(path, 'deleteDir');
         } else {
           // A folder's own deletion also arrives here, named like itself: its parent reports that.
