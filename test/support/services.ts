@@ -73,15 +73,12 @@ export async function startRegistry(extraConfig = ''): Promise<StartedRegistry> 
   };
 }
 
-let sharedRegistry: Promise<string> | undefined;
-/** The registry shared by a test run: CI's, or one started for this worker. */
-export function testRegistry(): Promise<string> {
-  if (process.env.DEVLOOP_TEST_REGISTRY) return Promise.resolve(process.env.DEVLOOP_TEST_REGISTRY);
-  sharedRegistry ??= startRegistry().then((r) => {
-    process.once('exit', () => void r.stop());
-    return r.host;
-  });
-  return sharedRegistry;
+/** The registry shared by a test run: CI's, or the one test/support/global-setup.ts started. */
+export async function testRegistry(): Promise<string> {
+  const host = process.env.DEVLOOP_TEST_REGISTRY;
+  if (host) return host;
+  if (servicesRequired) throw new Error('a registry is required here (DEVLOOP_TEST_REQUIRE_SERVICES=1) but DEVLOOP_TEST_REGISTRY is unset');
+  throw new Error('no registry for tests: install docker-registry or set DEVLOOP_TEST_REGISTRY');
 }
 
 /**
