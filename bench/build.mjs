@@ -9,64 +9,23 @@
  * are: "cold" means devloop's artifact cache is empty. Bounded: every command has a timeout.
  */
 import { execa } from 'execa';
-import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, writeFile, symlink, copyFile, appendFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { benchEnv, busyboxBaseImage, cli, copyExampleProject, median, requireDist, startRegistry, startWatchdog, timed } from './_support.mjs';
 
-const root = resolve(import.meta.dirname, '..');
-const cli = join(root, 'bin', 'devloop.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const cleanups = [];
-const guard = setTimeout(() => {
-  console.error('bench: gave up after 10 minutes');
-  process.exit(1);
-}, 600_000);
+requireDist('build');
+const stopWatchdog = startWatchdog('build', 10);
 
-function freePort() {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
-
+/** The test run's registry when there is one (DEVLOOP_TEST_REGISTRY), else a private one. */
 async function registry() {
   if (process.env.DEVLOOP_TEST_REGISTRY) return process.env.DEVLOOP_TEST_REGISTRY;
-  const dir = await mkdtemp(join(tmpdir(), 'devloop-bench-registry-'));
-  const port = await freePort();
-  await writeFile(join(dir, 'config.yml'), `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage:\n  filesystem: {rootdirectory: ${dir}/data}\nhttp: {addr: 127.0.0.1:${port}}\n`);
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
-  cleanups.push(async () => {
-    child.kill();
-    await rm(dir, { recursive: true, force: true });
-  });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return `127.0.0.1:${port}`;
-}
-
-/** A busybox base image made locally (no internet registry here). */
-async function baseImage(host) {
-  const ref = `${host}/devloop-bench/busybox:1`;
-  const rootfs = await mkdtemp(join(tmpdir(), 'devloop-bench-rootfs-'));
-  cleanups.push(() => rm(rootfs, { recursive: true, force: true }));
-  await mkdir(join(rootfs, 'bin'));
-  await copyFile('/bin/busybox', join(rootfs, 'bin', 'busybox'));
-  for (const applet of ['sh', 'httpd', 'tar', 'cat']) await symlink('busybox', join(rootfs, 'bin', applet));
-  await execa('sh', ['-c', 'tar -C "$1" --numeric-owner -c . | docker import -c "ENV PATH=/bin" - "$2" >/dev/null', 'sh', rootfs, ref], { timeout: 120_000 });
-  await execa('docker', ['push', ref], { timeout: 120_000 });
-  return ref;
+  const started = await startRegistry();
+  cleanups.push(started.stop);
+  return started.host;
 }
 
 async function devloopBuild(cwd, env) {
@@ -95,32 +54,25 @@ async function cpuMs(cwd, env, args) {
   return match ? (Number(match[1]) + Number(match[2])) * 1000 : undefined;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => `${Math.round(x)} ms`;
 function report(label, r) {
   console.log(`${label.padEnd(34)} wall ${ms(r.wallMs).padStart(9)}   child processes ${ms(r.childMs).padStart(9)}   devloop overhead ${ms(r.overheadMs).padStart(7)}   rebuilt: ${r.ran.join(', ') || '—'}`);
 }
 
 async function main() {
-  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (${(await import('node:os')).cpus().length} cores)`);
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (${cpus().length} cores)`);
   const host = await registry();
-  const base = await baseImage(host);
-  const env = { ...process.env, DEVLOOP_DEFAULT_REPO: `${host}/devloop-bench`, DEVLOOP_BASE_IMAGE: base };
-  delete env.CI;
+  const base = await busyboxBaseImage(host);
+  const env = benchEnv({ DEVLOOP_DEFAULT_REPO: `${host}/devloop-bench`, DEVLOOP_BASE_IMAGE: base });
   const images = new Set();
 
   // 1. The bundled example.
   const project = await mkdtemp(join(tmpdir(), 'devloop-bench-'));
   cleanups.push(() => rm(project, { recursive: true, force: true }));
-  await cp(join(root, 'examples'), join(project, 'examples'), { recursive: true, filter: (src) => !/\/bin(\/|$)/.test(src) });
-  await cp(join(root, 'devloop.yaml'), join(project, 'devloop.yaml'));
+  await copyExampleProject(project);
 
   const startup = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    await execa('node', [cli, '--version'], { timeout: 30_000 });
-    startup.push(performance.now() - t);
-  }
+  for (let i = 0; i < RUNS; i++) startup.push(await timed(() => execa('node', [cli, '--version'], { timeout: 30_000 })));
   console.log(`node + devloop --version (floor)    wall ${ms(median(startup)).padStart(9)}`);
 
   const cold = await devloopBuild(project, env);
@@ -177,5 +129,5 @@ try {
   await main();
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  clearTimeout(guard);
+  stopWatchdog();
 }

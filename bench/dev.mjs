@@ -10,14 +10,13 @@
  *   node bench/dev.mjs [--skip-loop] [--skip-tree]   env: BENCH_SAVES (3), BENCH_SYNCS (10), BENCH_IDLE_S (60)
  * Bounded: a watchdog ends it after 15 minutes; temp folders, containers and processes are cleaned up.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { compileTestSupport, importDist, median, repoRoot, requireDist, startWatchdog, summarize } from './_support.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const SAVES = Number(process.env.BENCH_SAVES ?? 3);
 const SYNCS = Number(process.env.BENCH_SYNCS ?? 10);
@@ -26,11 +25,8 @@ const FILES = 100_000;
 
 if (args[0] === '--watcher-child') await watcherChild(args[1]);
 else {
-  const watchdog = setTimeout(() => {
-    console.error('bench/dev: gave up after 15 minutes');
-    process.exit(1);
-  }, 15 * 60_000);
-  watchdog.unref();
+  requireDist('dev');
+  startWatchdog('dev', 15);
   if (!args.includes('--skip-tree')) await benchTree();
   if (!args.includes('--skip-loop')) await benchLoop();
   process.exit(0);
@@ -69,7 +65,7 @@ async function benchTree() {
 }
 
 async function watcherChild(dir) {
-  const { startWatcher, watchScope } = await import(pathToFileURL(join(root, 'dist/watch/index.js')).href);
+  const { startWatcher, watchScope } = await importDist('watch/index.js');
   const loaded = {
     file: join(dir, 'devloop.yaml'),
     dir,
@@ -113,14 +109,8 @@ async function watcherChild(dir) {
 // ---- (a) and (b): the loop against the fake API server with real containers ----
 
 async function benchLoop() {
-  const out = join(root, 'node_modules', '.cache', 'devloop-bench', 'dev');
-  await promisify(execFile)(
-    process.execPath,
-    [join(root, 'node_modules/typescript/bin/tsc'), join(root, 'test/dev/harness.ts'), '--outDir', out, '--rootDir', join(root, 'test'),
-      '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--noCheck'],
-    { timeout: 180_000 },
-  );
-  process.env.DEVLOOP_REPO_ROOT = root;
+  const out = await compileTestSupport('test/dev/harness.ts', 'dev', ['--rootDir', join(repoRoot, 'test')]);
+  process.env.DEVLOOP_REPO_ROOT = repoRoot;
   const { makeProject, startDev, fetchUntil } = await import(pathToFileURL(join(out, 'dev/harness.js')).href);
   const { dockerAvailable } = await import(pathToFileURL(join(out, 'support/services.js')).href);
   if (!(await dockerAvailable())) {
@@ -174,15 +164,13 @@ async function benchLoop() {
       syncParts.push({ toStart: Date.parse(start.time) - savedAt, iteration: done.durationMs, sync: done.stages.find((s) => s.stage === 'sync')?.durationMs ?? 0 });
       if (dev.events.slice(from).some((e) => e.type === 'stage' && e.stage === 'build')) throw new Error('a sync built an image');
     }
-    syncTimes.sort((a, b) => a - b);
-    const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
     console.log(
       `(b) medians: save → iteration start ${median(syncParts.map((p) => p.toStart))} ms (100 ms debounce), ` +
         `sync stage ${median(syncParts.map((p) => p.sync))} ms (pod list + exec tar through the API server and \`docker exec\`), ` +
         `iteration ${median(syncParts.map((p) => p.iteration))} ms`,
     );
-    const p50 = syncTimes[Math.floor(syncTimes.length / 2)];
-    console.log(`(b) synced file → served: p50 ${Math.round(p50)} ms, min ${Math.round(syncTimes[0])} ms, max ${Math.round(syncTimes.at(-1))} ms over ${SYNCS} saves (target p50 ≤ 400 ms: ${p50 <= 400 ? 'ok' : 'OVER TARGET'})`);
+    const { median: p50, min, max } = summarize(syncTimes);
+    console.log(`(b) synced file → served: p50 ${Math.round(p50)} ms, min ${Math.round(min)} ms, max ${Math.round(max)} ms over ${SYNCS} saves (target p50 ≤ 400 ms: ${p50 <= 400 ? 'ok' : 'OVER TARGET'})`);
   } finally {
     dev.child.kill('SIGINT');
     await Promise.race([dev.exited, new Promise((r) => setTimeout(r, 60_000))]);

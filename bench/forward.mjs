@@ -8,45 +8,19 @@
 // first byte time on a steady forward, for reference.
 // Needs `npm run build` (imports dist/). Bounded: 3-minute watchdog, every wait has a timeout.
 //   node bench/forward.mjs [--samples 10]
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
+import { connect } from 'node:net';
+import { freePort, importDist, importFakeKube, requireDist, sleep, startWatchdog, summarize } from './_support.mjs';
 
-const run = promisify(execFile);
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const samples = Number(process.argv[process.argv.indexOf('--samples') + 1]) || 10;
 const TARGET_MS = 100;
 
-const watchdog = setTimeout(() => {
-  console.error('bench/forward: gave up after 3 minutes');
-  process.exit(1);
-}, 3 * 60_000);
-watchdog.unref();
-
-if (!existsSync(join(root, 'dist', 'forward', 'index.js'))) {
-  console.error('bench/forward: dist/ is missing; run `npm run build` first');
-  process.exit(1);
-}
-
-// The fake API server is TypeScript test support: compile it once next to node_modules.
-const fakeOut = join(root, 'node_modules', '.cache', 'devloop-bench', 'fake-kube-forward');
-await run(
-  process.execPath,
-  [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), join(root, 'test/support/fake-kube/index.ts'), '--outDir', fakeOut,
-    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--noCheck'],
-  { timeout: 120_000 },
-).catch((error) => {
-  console.error(`bench/forward: cannot compile the fake API server: ${error.stdout || error.message}`);
-  process.exit(1);
-});
-const { startFakeKube } = await import(pathToFileURL(join(fakeOut, 'index.js')).href);
+startWatchdog('forward', 3);
+requireDist('forward');
+const { startFakeKube } = await importFakeKube('forward', 'fake-kube-forward');
 const fake = await startFakeKube();
 process.env.KUBECONFIG = fake.kubeconfigPath;
-const { createKubeClient } = await import(pathToFileURL(join(root, 'dist', 'kube', 'client.js')).href);
-const { startPortForwards } = await import(pathToFileURL(join(root, 'dist', 'forward', 'index.js')).href);
+const { createKubeClient } = await importDist('kube/client.js');
+const { startPortForwards } = await importDist('forward/index.js');
 
 const kube = await createKubeClient();
 const apps = kube.kc.makeApiClient(kube.lib.AppsV1Api);
@@ -154,10 +128,9 @@ function firstByte(port) {
 }
 
 function report(label, values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  console.log(`${label}, ${sorted.length} samples: median ${at(0.5).toFixed(1)} ms, p90 ${at(0.9).toFixed(1)} ms, min ${sorted[0].toFixed(1)} ms, max ${sorted.at(-1).toFixed(1)} ms`);
-  return at(0.5);
+  const { median, p90, min, max } = summarize(values);
+  console.log(`${label}, ${values.length} samples: median ${median.toFixed(1)} ms, p90 ${p90.toFixed(1)} ms, min ${min.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
+  return median;
 }
 
 async function until(check, ms, what) {
@@ -166,19 +139,4 @@ async function until(check, ms, what) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }

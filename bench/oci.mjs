@@ -5,34 +5,24 @@
 // Needs `npm run build` (imports dist/), dockerd and /usr/bin/docker-registry. Bounded: a few
 // iterations, every command with a timeout; cleans up its registry, temp folder and images.
 //   node bench/oci.mjs [--iterations 5]
-import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile, rm, copyFile, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { importDist, median, requireDist, run, startRegistry, startWatchdog, timed } from './_support.mjs';
 
-const run = promisify(execFile);
 const iterations = Number(process.argv[process.argv.indexOf('--iterations') + 1]) || 5;
-const { buildOciImage } = await import(new URL('../dist/build/oci/index.js', import.meta.url).href);
+requireDist('oci');
+const { buildOciImage } = await importDist('build/oci/index.js');
 
 const work = await mkdtemp(join(tmpdir(), 'devloop-bench-oci-'));
-const port = await freePort();
-const host = `127.0.0.1:${port}`;
-await writeFile(
-  join(work, 'registry.yml'),
-  `version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: ${work}/registry}}\nhttp: {addr: ${host}}\n`,
-);
-const registry = spawn('docker-registry', ['serve', join(work, 'registry.yml')], { stdio: 'ignore' });
 const images = [];
-const watchdog = setTimeout(() => {
-  console.error('bench/oci: gave up after 5 minutes');
-  void cleanup().then(() => process.exit(1));
-}, 300_000);
+let registry;
+const stopWatchdog = startWatchdog('oci', 5, cleanup);
 
 try {
-  await waitForRegistry();
+  registry = await startRegistry();
+  const host = registry.host;
   // Base: a busybox rootfs, built and pushed daemonlessly (no internet registry is reachable).
   const baseCtx = join(work, 'base');
   await mkdir(join(baseCtx, 'rootfs/bin'), { recursive: true });
@@ -88,7 +78,7 @@ try {
   console.log(`  ratio oci/docker: ${(o / d).toFixed(2)}x   (target <= 0.30x)`);
 } finally {
   await cleanup();
-  clearTimeout(watchdog);
+  stopWatchdog();
 }
 
 function artifact(image, context, oci) {
@@ -114,43 +104,8 @@ async function build(artifact, repo, tag) {
   return digest;
 }
 
-async function timed(fn) {
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 async function cleanup() {
-  registry.kill();
+  await registry?.stop();
   if (images.length) await run('docker', ['rmi', '-f', ...new Set(images)], { timeout: 60_000 }).catch(() => {});
   await rm(work, { recursive: true, force: true });
-}
-
-async function waitForRegistry() {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const response = await fetch(`http://${host}/v2/`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`registry on ${host} did not start`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }

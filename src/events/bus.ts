@@ -1,5 +1,5 @@
 import { DevloopError, toDevloopError } from '../errors.js';
-import type { DevloopEvent, DevloopEventBody, StageName } from './types.js';
+import type { DevloopEvent, DevloopEventBody, StageDuration, StageName } from './types.js';
 
 export type EventListener = (event: DevloopEvent) => void;
 
@@ -16,6 +16,20 @@ export class EventBus {
     const event = { ...body, time: new Date().toISOString() } as DevloopEvent;
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/**
+ * Records the duration of every stage that ends or fails on `bus` until `stop` is called, for the
+ * `stages` of an iteration event. `stages` is filled in place.
+ */
+export function collectStageDurations(bus: EventBus): { stages: StageDuration[]; stop: () => void } {
+  const stages: StageDuration[] = [];
+  const stop = bus.on((event) => {
+    if (event.type === 'stage' && (event.status === 'end' || event.status === 'error') && event.durationMs !== undefined) {
+      stages.push({ stage: event.stage, durationMs: event.durationMs });
+    }
+  });
+  return { stages, stop: () => void stop() };
 }
 
 /** What stages receive: just the ability to emit. */

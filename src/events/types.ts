@@ -57,7 +57,13 @@ export interface IterationEvent {
   changed?: string[];
   reason?: string;
   /** Per-stage durations for the summary line, in pipeline order. */
-  stages?: { stage: StageName; durationMs: number }[];
+  stages?: StageDuration[];
+}
+
+/** One stage's time within an iteration. */
+export interface StageDuration {
+  stage: StageName;
+  durationMs: number;
 }
 
 export interface LogEvent {

@@ -78,9 +78,19 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
     emit({ type: 'notice', level: 'warn', message, hint: 'this choice is kept until devloop exits' });
   }
 
-  const target: ForwardTarget = followTarget(options.kube, resolved, (error) => {
-    if (!closing.signal.aborted) event('reconnecting', { message: `watching pods failed, retrying: ${error.message.split('\n')[0]}` });
-  });
+  const target: ForwardTarget = followTarget(
+    options.kube,
+    resolved,
+    (error) => {
+      if (!closing.signal.aborted) event('reconnecting', { message: `watching pods failed, retrying: ${error.message.split('\n')[0]}` });
+    },
+    () => {
+      // The API server answers again (after an outage): say the forward is back, or the last word
+      // would stay "reconnecting" while the same pod keeps serving.
+      const pod = target.current();
+      if (pod && !closing.signal.aborted) event('ready', { pod: pod.pod, message: `watching pods again; serving from pod ${pod.pod}` });
+    },
+  );
   let waitingAnnounced = false;
   target.onChange((next, previous) => {
     if (next) {

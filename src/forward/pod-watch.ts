@@ -13,6 +13,8 @@ export interface PodWatchOptions {
   fieldSelector?: string;
   /** Called for list/watch failures; the watch keeps retrying (backoff capped by maxBackoffMs). */
   onError?: (error: Error) => void;
+  /** Called when a list succeeds again after failures (the API server is back), before listeners run. */
+  onRecover?: () => void;
   /** Cap of the delay between relist attempts. */
   maxBackoffMs?: number;
 }
@@ -40,6 +42,7 @@ export function watchPods(kube: KubeClient, options: PodWatchOptions): PodWatch 
   const synced = new Promise<void>((resolve) => (markSynced = resolve));
   const maxBackoff = options.maxBackoffMs ?? 5_000;
   let backoff = RETRY_START_MS;
+  let failing = false;
 
   const notify = (): void => {
     for (const listener of [...listeners]) listener();
@@ -71,6 +74,10 @@ export function watchPods(kube: KubeClient, options: PodWatchOptions): PodWatch 
       for (const name of [...store.keys()]) if (!names.has(name)) store.delete(name);
       resourceVersion = list.metadata?.resourceVersion;
       markSynced();
+      if (failing) {
+        failing = false;
+        options.onRecover?.();
+      }
       notify();
     } catch (error) {
       return retry(error);
@@ -119,6 +126,7 @@ export function watchPods(kube: KubeClient, options: PodWatchOptions): PodWatch 
   };
   const retry = (error: unknown): void => {
     if (closed) return;
+    failing = true;
     options.onError?.(error instanceof Error ? error : new Error(String(error)));
     schedule(backoff);
     backoff = Math.min(backoff * 2, maxBackoff);

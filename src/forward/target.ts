@@ -30,7 +30,12 @@ export interface ForwardTarget {
   close(): void;
 }
 
-export function followTarget(kube: KubeClient, initial: ResolvedResource, onWatchError?: (error: Error) => void): ForwardTarget {
+export function followTarget(
+  kube: KubeClient,
+  initial: ResolvedResource,
+  onWatchError?: (error: Error) => void,
+  onWatchRecover?: () => void,
+): ForwardTarget {
   let resolved = initial;
   let watch: PodWatch;
   let current: TargetPod | undefined;
@@ -52,6 +57,7 @@ export function followTarget(kube: KubeClient, initial: ResolvedResource, onWatc
       labelSelector: resolved.labelSelector,
       fieldSelector: resolved.fieldSelector,
       onError: onWatchError,
+      onRecover: onWatchRecover,
     });
     watch.onChange(recompute);
   };

@@ -3,8 +3,9 @@
  * from the work-tree root down to a file, so a root `.gitignore` listing `bin/` (at any depth)
  * ignores the compiled `bin/` of a context two levels down.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
+import { readTextSync } from '../util/fs.js';
 import { gitIgnores, parseGitIgnore, type GitIgnoreFile } from './rules.js';
 
 /** The nearest folder at or above `dir` holding `.git` (a folder, or a file in worktrees and submodules). */
@@ -27,7 +28,7 @@ export function ancestorGitIgnores(context: string): GitIgnoreFile[] {
   const parts = relative(root, context).split(sep);
   const files: GitIgnoreFile[] = []; // bases relative to the root while checking the context itself
   for (let i = 0; i < parts.length; i++) {
-    const text = readText(join(root, ...parts.slice(0, i), '.gitignore'));
+    const text = readTextSync(join(root, ...parts.slice(0, i), '.gitignore'));
     if (text) files.push(parseGitIgnore(parts.slice(0, i).join('/'), text));
     // Git would ignore the whole context: applying these rules would leave the artifact without
     // inputs (never rebuilt), so only the context's own .gitignore files count.
@@ -39,12 +40,4 @@ export function ancestorGitIgnores(context: string): GitIgnoreFile[] {
     matcher: file.matcher,
     prefix: file.base === '' ? contextPath : contextPath.slice(file.base.length + 1),
   }));
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }

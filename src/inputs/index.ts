@@ -14,7 +14,7 @@ import { digestInputs } from './digest.js';
 import { createInputClassifier, walkInputs, type InputFile, type InputKinds } from './walk.js';
 
 export type { InputFile, InputKinds } from './walk.js';
-export { createInputClassifier } from './walk.js';
+export { createInputClassifier, createInputDirFilter } from './walk.js';
 export { normalizedMode, canonicalJson } from './digest.js';
 export { FileHashCache } from './hash-cache.js';
 import type { FileHashCache } from './hash-cache.js';

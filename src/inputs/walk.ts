@@ -2,10 +2,13 @@
  * Finds an artifact's input files in one walk of its context, classifying each as a compile input
  * and/or an image input. Ignored trees are never entered (no stat below them). `.gitignore` files
  * above the context (up to the git work-tree root) are read once, before the walk.
+ * The same rules answer single paths (`createInputClassifier`) and folders (`createInputDirFilter`,
+ * which the watcher uses), so the walk, the planner and the watcher agree on what an input is.
  */
-import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { isAbsolute, join, resolve, relative, sep } from 'node:path';
 import type { ArtifactConfig } from '../config/types.js';
+import { readTextSync } from '../util/fs.js';
 import {
   DockerIgnore,
   gitIgnores,
@@ -60,7 +63,10 @@ function classify(sel: Selection, relPath: string, gitIgnored: boolean): InputKi
   return { compile, image };
 }
 
-/** Whether a folder can hold inputs at all; false means the walk skips it. */
+/**
+ * Whether a folder can hold inputs at all; false means neither the walk nor the watcher enters it.
+ * The one place that decides it (`gitIgnored`: git's verdict on the folder, rules above it included).
+ */
 function mayHoldInputs(sel: Selection, relDir: string, gitIgnored: boolean): boolean {
   if (sel.useGitIgnore && gitIgnored) return false;
   if (sel.compileGlob) return true;
@@ -68,12 +74,47 @@ function mayHoldInputs(sel: Selection, relDir: string, gitIgnored: boolean): boo
   return Boolean(sel.layers?.mayContain(relDir));
 }
 
-function readTextSync(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
+/** Everything that decides an artifact's inputs, read once: its config and ignore files. */
+interface InputRules {
+  root: string;
+  sel: Selection;
+  /** `.gitignore` files above the context, up to the git work-tree root (none without a compile step). */
+  ancestors: GitIgnoreFile[];
+}
+
+function inputRules(artifact: ArtifactConfig): InputRules {
+  const root = artifact.context;
+  const sel = selection(artifact, readTextSync(join(root, '.dockerignore')));
+  return { root, sel, ancestors: sel.useGitIgnore ? ancestorGitIgnores(root) : [] };
+}
+
+/**
+ * Git's verdict on single paths (context-relative), for callers that do not walk down to them.
+ * Each folder's `.gitignore` is read once, when a path below it is first asked about.
+ */
+function gitIgnoredLookup(rules: InputRules): (relPath: string, isDir: boolean) => boolean {
+  if (!rules.sel.useGitIgnore) return () => false;
+  const gitFilesByDir = new Map<string, GitIgnoreFile | null>();
+  const gitFile = (relDir: string): GitIgnoreFile | null => {
+    let file = gitFilesByDir.get(relDir);
+    if (file === undefined) {
+      const text = readTextSync(join(rules.root, relDir, '.gitignore'));
+      file = text ? parseGitIgnore(relDir, text) : null;
+      gitFilesByDir.set(relDir, file);
+    }
+    return file;
+  };
+  return (relPath, isDir) => {
+    const parts = relPath.split('/');
+    const files: GitIgnoreFile[] = [...rules.ancestors];
+    // Git's rule: once a folder is ignored nothing below it comes back.
+    for (let i = 0; i < parts.length; i++) {
+      const file = gitFile(parts.slice(0, i).join('/'));
+      if (file) files.push(file);
+      if (gitIgnores(files, parts.slice(0, i + 1).join('/'), i < parts.length - 1 || isDir)) return true;
+    }
+    return false;
+  };
 }
 
 /**
@@ -83,8 +124,7 @@ function readTextSync(file: string): string {
  * the walk yields to the event loop every few hundred entries so a watcher stays responsive.
  */
 export async function walkInputs(artifact: ArtifactConfig): Promise<ClassifiedInput[]> {
-  const root = artifact.context;
-  const sel = selection(artifact, readTextSync(join(root, '.dockerignore')));
+  const { root, sel, ancestors } = inputRules(artifact);
   const found: ClassifiedInput[] = [];
   let sinceYield = 0;
 
@@ -122,7 +162,7 @@ export async function walkInputs(artifact: ArtifactConfig): Promise<ClassifiedIn
     }
   }
 
-  await visit('', sel.useGitIgnore ? ancestorGitIgnores(root) : []);
+  await visit('', ancestors);
   return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
@@ -131,38 +171,26 @@ export async function walkInputs(artifact: ArtifactConfig): Promise<ClassifiedIn
  * Reads the ignore files once per classifier; create a new one when they change.
  */
 export function createInputClassifier(artifact: ArtifactConfig): (relPath: string) => InputKinds {
-  const root = artifact.context;
-  const sel = selection(artifact, readTextSync(join(root, '.dockerignore')));
-  const ancestors = sel.useGitIgnore ? ancestorGitIgnores(root) : [];
-  const gitFilesByDir = new Map<string, GitIgnoreFile | null>();
-  const gitFile = (relDir: string): GitIgnoreFile | null => {
-    let file = gitFilesByDir.get(relDir);
-    if (file === undefined) {
-      const text = readTextSync(join(root, relDir, '.gitignore'));
-      file = text ? parseGitIgnore(relDir, text) : null;
-      gitFilesByDir.set(relDir, file);
-    }
-    return file;
-  };
+  const rules = inputRules(artifact);
+  const gitIgnored = gitIgnoredLookup(rules);
   const none: InputKinds = { compile: false, image: false };
 
   return (input: string) => {
-    const relPath = normalizeRelPath(root, input);
+    const relPath = normalizeRelPath(rules.root, input);
     if (relPath === undefined || isAlwaysIgnored(relPath)) return none;
-    const parts = relPath.split('/');
-    const files: GitIgnoreFile[] = [...ancestors];
-    let gitIgnored = false;
-    if (sel.useGitIgnore) {
-      // Git's rule: once a folder is ignored nothing below it comes back.
-      for (let i = 0; i < parts.length && !gitIgnored; i++) {
-        const dir = parts.slice(0, i).join('/');
-        const file = gitFile(dir);
-        if (file) files.push(file);
-        gitIgnored = gitIgnores(files, parts.slice(0, i + 1).join('/'), i < parts.length - 1);
-      }
-    }
-    return classify(sel, relPath, gitIgnored);
+    return classify(rules.sel, relPath, gitIgnored(relPath, false));
   };
+}
+
+/**
+ * Whether the folder `relDir` (posix, relative to the context) can hold an input of the artifact:
+ * the walk's decision for entering a folder, for callers that do not walk (the watcher). Reads the
+ * ignore files once per filter (nested `.gitignore` files when first needed); create a new one when they change.
+ */
+export function createInputDirFilter(artifact: ArtifactConfig): (relDir: string) => boolean {
+  const rules = inputRules(artifact);
+  const gitIgnored = gitIgnoredLookup(rules);
+  return (relDir) => !isAlwaysIgnored(relDir) && mayHoldInputs(rules.sel, relDir, gitIgnored(relDir, true));
 }
 
 /** Posix path relative to `root` for an absolute or relative path; undefined when outside it. */

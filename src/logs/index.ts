@@ -40,6 +40,8 @@ interface Tail {
   failures: number;
   /** A container instance whose log was read to its end (or given up on): not streamed again. */
   doneInstance?: string;
+  /** doneInstance was given up on after failures (not read to its end): retried once the API is back. */
+  gaveUp?: boolean;
 }
 
 export function startLogStreams(options: StartLogStreamsOptions): LogSession {
@@ -53,6 +55,16 @@ export function startLogStreams(options: StartLogStreamsOptions): LogSession {
   const watch = watchPods(kube, {
     namespace,
     labelSelector: options.labelSelector,
+    // The pod watch lists again after failing: the API server is back (after an outage, say), so
+    // streams given up on while it was away get another chance, resuming from their cursors.
+    onRecover: () => {
+      for (const tail of tails.values()) {
+        if (!tail.gaveUp) continue;
+        tail.gaveUp = false;
+        tail.doneInstance = undefined;
+        tail.failures = 0;
+      }
+    },
     onError: (error) => {
       if (!closed) emit({ type: 'notice', level: 'warn', message: `watching pods for logs failed, retrying: ${error.message.split('\n')[0]}` });
     },
@@ -93,7 +105,8 @@ export function startLogStreams(options: StartLogStreamsOptions): LogSession {
     tail.failures++;
     if (tail.failures > maxRetries) {
       tail.doneInstance = instance;
-      emit({ type: 'notice', level: 'warn', message: `log stream of ${tail.pod} ${tail.container} keeps failing (${end.error?.message ?? end.reason}); waiting for the pod to change` });
+      tail.gaveUp = true;
+      emit({ type: 'notice', level: 'warn', message: `log stream of ${tail.pod} ${tail.container} keeps failing (${describeEnd(end)}); waiting for the pod to change` });
       return;
     }
     // Dropped while the container runs (or refused for now): resume from the cursor after a pause.
@@ -157,6 +170,14 @@ export function startLogStreams(options: StartLogStreamsOptions): LogSession {
   if (options.signal.aborted) void session.close();
   else options.signal.addEventListener('abort', onAbort, { once: true });
   return session;
+}
+
+/** One line for a notice: client-node's ApiException messages span lines ("HTTP-Code: 500\nMessage: …"). */
+function describeEnd(end: StreamEnd): string {
+  const text = end.error?.message ?? end.reason;
+  const message = /^Message: (.*)$/m.exec(text)?.[1];
+  const line = (message ? `${message}${end.status !== undefined ? ` (HTTP ${end.status})` : ''}` : text).replace(/\s*\n\s*/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
 
 function keyOf(pod: string, container: string): string {

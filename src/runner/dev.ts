@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { BuildResult } from '../build/types.js';
 import type { LoadedConfig } from '../config/types.js';
-import { timedStage, type Emit, type EventBus } from '../events/bus.js';
-import type { StageName } from '../events/types.js';
+import { collectStageDurations, timedStage, type Emit, type EventBus } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { isEmptyPlan, plan, type ArtifactAction, type FileChange, type Plan } from '../plan/index.js';
@@ -204,12 +203,7 @@ async function iteration(
 
   const n = ++state.n;
   const started = performance.now();
-  const stages: { stage: StageName; durationMs: number }[] = [];
-  const unsubscribe = ctx.bus.on((event) => {
-    if (event.type === 'stage' && (event.status === 'end' || event.status === 'error') && event.durationMs !== undefined) {
-      stages.push({ stage: event.stage, durationMs: event.durationMs });
-    }
-  });
+  const { stages, stop: unsubscribe } = collectStageDurations(ctx.bus);
   emit({ type: 'iteration', n, status: 'start', reason: decided.reason, changed: decided.changed.length > 200 ? decided.changed.slice(0, 200) : decided.changed });
   try {
     if (decided.reload) await reload(ctx, state);

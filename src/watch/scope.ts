@@ -1,20 +1,15 @@
 /**
  * What the watcher looks at: the folders to start from and which folders to enter. Folders that
- * cannot hold an input (`.git/`, `node_modules/`, `.devloop/`, ignored by `.gitignore` or
- * `.dockerignore`) are decided on their path alone, before anything below them is read or stat'ed.
+ * cannot hold an input (`.git/`, `node_modules/`, `.devloop/`, ignored by `.gitignore` — the
+ * context's own or one above it — or `.dockerignore`) are decided on their path alone, before
+ * anything below them is read or stat'ed. Which folders those are is the inputs module's decision
+ * (`createInputDirFilter`, the same one its walk makes), not this file's.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join, posix, resolve } from 'node:path';
+import { dirname, posix, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
-import {
-  ALWAYS_IGNORED_DIRS,
-  DockerIgnore,
-  gitIgnores,
-  layerSourceMatcher,
-  parseGitIgnore,
-  type GitIgnoreFile,
-} from '../inputs/rules.js';
+import type { LoadedConfig } from '../config/types.js';
+import { createInputDirFilter } from '../inputs/index.js';
+import { ALWAYS_IGNORED_DIRS } from '../inputs/rules.js';
 
 export interface WatchScope {
   /** Absolute folders to watch recursively (none inside another). */
@@ -25,7 +20,7 @@ export interface WatchScope {
 
 export function watchScope(loaded: LoadedConfig): WatchScope {
   const interest: { dir: string; enter: (rel: string) => boolean }[] = [];
-  for (const artifact of loaded.config.build.artifacts) interest.push({ dir: artifact.context, enter: artifactDirFilter(artifact) });
+  for (const artifact of loaded.config.build.artifacts) interest.push({ dir: artifact.context, enter: createInputDirFilter(artifact) });
   for (const glob of loaded.config.manifests) {
     const scan = picomatch.scan(glob.replace(/^\.\//, ''));
     const base = resolve(loaded.dir, scan.isGlob ? scan.base : dirname(scan.base));
@@ -54,48 +49,4 @@ export function watchScope(loaded: LoadedConfig): WatchScope {
 /** True when `path` is strictly below `dir`. */
 export function isBelow(dir: string, path: string): boolean {
   return path.startsWith(dir.endsWith('/') ? dir : dir + '/');
-}
-
-/**
- * Mirrors the inputs walk: a folder is entered when it can hold a compile or image input. Nested
- * `.gitignore` files are read once each, when their folder is first asked about.
- */
-export function artifactDirFilter(artifact: ArtifactConfig): (relDir: string) => boolean {
-  const root = artifact.context;
-  const useGit = Boolean(artifact.compile);
-  const docker = artifact.docker ? new DockerIgnore(readText(join(root, '.dockerignore'))) : undefined;
-  const layers = artifact.oci ? layerSourceMatcher(artifact.oci.layers.map((l) => l.from)) : undefined;
-  const gitFiles = new Map<string, GitIgnoreFile | null>();
-  const gitFile = (relDir: string): GitIgnoreFile | null => {
-    let file = gitFiles.get(relDir);
-    if (file === undefined) {
-      const text = readText(join(root, relDir, '.gitignore'));
-      file = text ? parseGitIgnore(relDir, text) : null;
-      gitFiles.set(relDir, file);
-    }
-    return file;
-  };
-  return (relDir) => {
-    const parts = relDir.split('/');
-    if (parts.some((p) => ALWAYS_IGNORED_DIRS.has(p))) return false;
-    if (useGit) {
-      const files: GitIgnoreFile[] = [];
-      for (let i = 0; i < parts.length; i++) {
-        const file = gitFile(parts.slice(0, i).join('/'));
-        if (file) files.push(file);
-        if (gitIgnores(files, parts.slice(0, i + 1).join('/'), true)) return false;
-      }
-      return true; // compile inputs may be anywhere that git sees
-    }
-    if (docker) return !(docker.ignores(relDir) && !docker.hasExclusions);
-    return Boolean(layers?.mayContain(relDir));
-  };
-}
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }

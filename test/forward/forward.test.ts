@@ -266,6 +266,37 @@ describe('port-forward through a listener devloop owns', () => {
     }
   });
 
+  it('an API outage: the listener stays bound, requests fail, then the same port serves again and the forward says ready', async () => {
+    const { emit, events } = recorder();
+    const localPort = await freePort();
+    const abort = new AbortController();
+    const session = await startPortForwards({
+      kube: cluster.kube,
+      loaded: loadedConfig([{ resource: 'service/hello', port: 80, localPort }]),
+      emit,
+      signal: abort.signal,
+      forwardAllServices: false,
+      timeouts: { podWaitMs: 1_000, connectTimeoutMs: 2_000 },
+    });
+    try {
+      const [pod] = servingPods(cluster.fake, 'hello');
+      expect(await httpGet(localPort)).toContain(`hello from ${pod}`);
+      await cluster.fake.controls.setUnavailable(true);
+      await eventually(() => forwards(events).find((e) => e.status === 'reconnecting' && /watching pods failed/.test(e.message ?? '')));
+      await expect(httpGet(localPort, '/', 3_000)).rejects.toThrow(); // accepted, then reset: the API is away
+      const from = events.length;
+      await cluster.fake.controls.setUnavailable(false);
+      const back = await eventually(() => forwards(events.slice(from)).find((e) => e.status === 'ready'), 10_000);
+      expect(back).toMatchObject({ localPort, pod });
+      expect(await httpGet(localPort)).toContain(`hello from ${pod}`);
+      expect(session.forwards()).toMatchObject([{ localPort, pod }]);
+    } finally {
+      await cluster.fake.controls.setUnavailable(false);
+      abort.abort();
+      await session.close();
+    }
+  });
+
   it('rejects a localPort out of range before binding anything', async () => {
     const { emit } = recorder();
     const error = await startPortForwards({

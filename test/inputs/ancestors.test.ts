@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { ArtifactConfig } from '../../src/config/types.js';
-import { artifactInputDigest, compileInputs, createInputClassifier, isArtifactInput, listArtifactInputs } from '../../src/inputs/index.js';
+import {
+  artifactInputDigest,
+  compileInputs,
+  createInputClassifier,
+  createInputDirFilter,
+  isArtifactInput,
+  listArtifactInputs,
+} from '../../src/inputs/index.js';
 import { gitWorkTreeRoot } from '../../src/inputs/git-ancestors.js';
 
 const temps: string[] = [];
@@ -57,6 +64,9 @@ describe('.gitignore files above the context', () => {
     expect(createInputClassifier(artifact)('bin/app')).toEqual({ compile: false, image: false });
     expect(isArtifactInput(artifact, 'bin/app')).toBe(false);
     expect(isArtifactInput(artifact, 'main.go')).toBe(true);
+    // The watcher's folder filter is the walk's decision: it does not enter bin/ either.
+    expect(createInputDirFilter(artifact)('bin')).toBe(false);
+    expect(createInputDirFilter(artifact)('pkg')).toBe(true);
 
     const before = await artifactInputDigest(artifact);
     await writeFile(join(repo, 'examples/go/app/bin/app'), 'compiled again, differently');

@@ -103,4 +103,29 @@ describe('log streaming', () => {
     expect(events.filter((e) => e.type === 'forward').at(-1)).toMatchObject({ status: 'stopped', localPort });
     await expect(httpGet(localPort, '/', 500)).rejects.toThrow();
   });
+
+  it('an API outage longer than the stream retries: the log is followed again, without repeats, once the API is back', async () => {
+    const { emit, events } = recorder();
+    const abort = new AbortController();
+    const session = startLogStreams({ kube: cluster.kube, emit, signal: abort.signal, namespace: 'default', labelSelector: `devloop.dev/config=${CONFIG_NAME}`, maxRetries: 2 });
+    try {
+      const [pod] = servingPods(cluster.fake, 'talk');
+      await hitPod(pod!, '/before-outage');
+      await eventually(() => logLines(events).find((e) => e.pod === pod && e.line === 'GET /before-outage'));
+      await cluster.fake.controls.setUnavailable(true);
+      await hitPod(pod!, '/during-outage');
+      const gaveUp = await eventually(() => events.find((e) => e.type === 'notice' && /keeps failing/.test(e.message)), 10_000);
+      expect((gaveUp as { message: string }).message).not.toContain('\n');
+      await cluster.fake.controls.setUnavailable(false);
+      await eventually(() => logLines(events).find((e) => e.pod === pod && e.line === 'GET /during-outage'), 10_000);
+      await hitPod(pod!, '/after-outage');
+      await eventually(() => logLines(events).find((e) => e.pod === pod && e.line === 'GET /after-outage'));
+      const lines = logLines(events).map((e) => `${e.pod} ${e.line}`);
+      expect(new Set(lines).size).toBe(lines.length);
+    } finally {
+      await cluster.fake.controls.setUnavailable(false);
+      abort.abort();
+      await session.close();
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import type { LoadedConfig } from '../../src/config/types.js';
 import type { FileChange } from '../../src/plan/index.js';
 import { createCoalescer } from '../../src/watch/coalesce.js';
@@ -181,6 +182,29 @@ describe('notify watcher', () => {
     const { watcher } = await watching(dir);
     // root, app, app/src, k8s (k8s/deep is beyond the manifest glob's depth); not bin/, node_modules/, .git/, unrelated/
     expect(watcher.watched()).toBe(4);
+  });
+
+  it('does not enter a folder ignored by a .gitignore ABOVE the context (up to the git root)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'devloop-watch-'));
+    await execa('git', ['init', '-q', dir]);
+    await mkdir(join(dir, 'app/src'), { recursive: true });
+    await mkdir(join(dir, 'app/out/deep'), { recursive: true });
+    await mkdir(join(dir, 'k8s'), { recursive: true });
+    await writeFile(join(dir, '.gitignore'), 'app/out/\n'); // in the repo root, not in the context
+    await writeFile(join(dir, 'app/main.go'), 'package main\n');
+    await writeFile(join(dir, 'devloop.yaml'), 'x: 1\n');
+    await writeFile(join(dir, 'k8s/app.yaml'), 'kind: x\n');
+    const scope = watchScope(loaded(dir));
+    expect(scope.includeDir(join(dir, 'app/src'))).toBe(true);
+    expect(scope.includeDir(join(dir, 'app/out'))).toBe(false);
+    expect(scope.includeDir(join(dir, 'app/out/deep'))).toBe(false);
+    const { watcher, batches } = await watching(dir);
+    // root, app, app/src, k8s; not .git/, app/out/, app/out/deep/
+    expect(watcher.watched()).toBe(4);
+    await writeFile(join(dir, 'app/out/deep/app'), 'compiled');
+    await writeFile(join(dir, 'app/out/app'), 'compiled');
+    await settle(watcher);
+    expect(batches).toEqual([]);
   });
 
   it('reports a save as one batch, and nothing for ignored trees', async () => {

@@ -1,5 +1,5 @@
 import type { CommandContext } from '../context.js';
-import type { StageName } from '../../events/types.js';
+import { collectStageDurations } from '../../events/bus.js';
 import { toDevloopError } from '../../errors.js';
 import { kubeClientFor, parseTimeoutFlag, readBuildArtifacts } from './shared-deploy.js';
 
@@ -21,12 +21,7 @@ export async function run(ctx: CommandContext, opts: RunOptions = {}): Promise<n
 
 export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'run' | 'deploy'): Promise<number> {
   const started = performance.now();
-  const stages: { stage: StageName; durationMs: number }[] = [];
-  const unsubscribe = ctx.bus.on((event) => {
-    if (event.type === 'stage' && (event.status === 'end' || event.status === 'error') && event.durationMs !== undefined) {
-      stages.push({ stage: event.stage, durationMs: event.durationMs });
-    }
-  });
+  const { stages, stop: unsubscribe } = collectStageDurations(ctx.bus);
   ctx.emit({ type: 'iteration', n: 1, status: 'start' });
   try {
     const statusCheckTimeoutMs = parseTimeoutFlag(opts.statusCheckTimeout);

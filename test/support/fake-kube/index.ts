@@ -77,6 +77,12 @@ export interface FakeKubeControls {
   compactWatchHistory(): void;
   /** Sends a BOOKMARK now on every watch that allows bookmarks. */
   sendBookmarks(): void;
+  /**
+   * An API server outage: `true` stops listening (connections are refused) and resets every open
+   * connection (watches, log streams, port-forwards); `false` listens again on the same port. The
+   * store and controllers (and the pods' containers) keep running, as on a real control plane restart.
+   */
+  setUnavailable(down: boolean): Promise<void>;
 }
 
 export interface FakeKube {
@@ -167,6 +173,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       deletePod: (ns, name) => kubelet.evict(ns, name),
       compactWatchHistory: () => store.compact(),
       sendBookmarks: () => server.sendBookmarks(),
+      setUnavailable: (down) => server.setUnavailable(down),
     },
     async waitFor(apiVersion, kind, ns, name, predicate, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

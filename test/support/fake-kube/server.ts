@@ -96,6 +96,7 @@ export class ApiServer {
   private readonly sockets = new Set<Socket | Duplex>();
   private oldServer: boolean;
   private port = 0;
+  private unavailable = false;
 
   constructor(private readonly options: ApiServerOptions) {
     this.oldServer = options.oldServer;
@@ -115,6 +116,29 @@ export class ApiServer {
       this.server.listen(0, '127.0.0.1', () => {
         this.port = (this.server.address() as AddressInfo).port;
         resolve(this.port);
+      });
+    });
+  }
+
+  /**
+   * An outage: stop listening (new connections are refused) and reset every open connection
+   * (requests, watches, logs, port-forwards); `false` listens again on the same port.
+   */
+  async setUnavailable(down: boolean): Promise<void> {
+    if (down === this.unavailable) return;
+    this.unavailable = down;
+    if (down) {
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      for (const socket of this.sockets) socket.destroy();
+      this.dropWatches();
+      await closed;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
       });
     });
   }
