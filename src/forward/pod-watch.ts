@@ -11,7 +11,7 @@ export interface PodWatchOptions {
   namespace: string;
   labelSelector?: string;
   fieldSelector?: string;
-  /** Called for list/watch failures; the watch keeps retrying (backoff capped by maxBackoffMs). */
+  /** Called when list/watch starts failing (once until it recovers); it keeps retrying, backoff capped by maxBackoffMs. */
   onError?: (error: Error) => void;
   /** Called when a list succeeds again after failures (the API server is back), before listeners run. */
   onRecover?: () => void;
@@ -126,8 +126,9 @@ export function watchPods(kube: KubeClient, options: PodWatchOptions): PodWatch 
   };
   const retry = (error: unknown): void => {
     if (closed) return;
+    // Say it once per outage, not on every retry: onRecover closes the streak.
+    if (!failing) options.onError?.(error instanceof Error ? error : new Error(String(error)));
     failing = true;
-    options.onError?.(error instanceof Error ? error : new Error(String(error)));
     schedule(backoff);
     backoff = Math.min(backoff * 2, maxBackoff);
   };
