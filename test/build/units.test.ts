@@ -1,7 +1,6 @@
 /** The build stages' parts that need no Docker: compile, cache, destinations, load commands, output parsing. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactConfig } from '../../src/config/types.js';
 import type { DevloopEventBody } from '../../src/events/types.js';
@@ -11,16 +10,10 @@ import { chooseDestination, loadCommand, loadIntoCluster, parseDockerEnv, curren
 import { classifyDockerFailure, parsePushDigest } from '../../src/build/docker/output.js';
 import { dockerBuildArgs } from '../../src/build/docker/index.js';
 import { parsePushFlag } from '../../src/cli/commands/build.js';
+import { removeTemps, tempDir as tempSupportDir } from '../support/tmp.js';
 
-const temps: string[] = [];
-afterEach(async () => {
-  await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'devloop-build-unit-'));
-  temps.push(dir);
-  return dir;
-}
+afterEach(removeTemps);
+const tempDir = (): Promise<string> => tempSupportDir('devloop-build-unit-');
 function recorder(): { events: DevloopEventBody[]; emit: (e: DevloopEventBody) => void } {
   const events: DevloopEventBody[] = [];
   return { events, emit: (e) => events.push(e) };

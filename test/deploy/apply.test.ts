@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { applyObjects } from '../../src/deploy/apply.js';
 import { createDeployApi } from '../../src/deploy/api.js';
 import { createKubeClient } from '../../src/kube/client.js';
-import { DevloopError } from '../../src/errors.js';
-import { startHarness, rendered, DEPLOYMENT, SERVICE, type Harness } from './support.js';
+import { startHarness, failure, rendered, DEPLOYMENT, SERVICE, type Harness } from './support.js';
 
 const REF = '127.0.0.1:5000/hello:abc@sha256:' + 'a'.repeat(64);
 let harness: Harness | undefined;
@@ -14,16 +13,6 @@ afterEach(async () => {
   await harness?.fake.stop();
   harness = undefined;
 });
-
-async function failure(promise: Promise<unknown>): Promise<DevloopError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DevloopError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('applyObjects', () => {
   it('server-side applies with fieldManager devloop into the context namespace, namespaces first', async () => {

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyObjects } from '../../src/deploy/apply.js';
 import { waitForHealthy } from '../../src/deploy/status.js';
-import { DevloopError } from '../../src/errors.js';
-import { startHarness, rendered, DEPLOYMENT, SERVICE, type Harness } from './support.js';
+import { startHarness, failure, rendered, DEPLOYMENT, SERVICE, type Harness } from './support.js';
 
 // The fake checks images on loopback registries like a kubelet pull; other registries count as pullable.
 const GOOD = 'registry.example.com/hello:abc';
@@ -18,16 +17,6 @@ async function deploy(h: Harness, yaml: string, timeoutMs = 20_000, progressInte
   const started = Date.now();
   await waitForHealthy({ api: h.api, applied, configName: 'demo', emit: h.emit, signal, timeoutMs, progressIntervalMs });
   return { started };
-}
-
-async function failure(promise: Promise<unknown>): Promise<DevloopError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DevloopError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('waitForHealthy', () => {

@@ -5,6 +5,7 @@ import { parseManifests } from '../../src/render/parse.js';
 import { renderObjects } from '../../src/render/index.js';
 import type { ManifestObject } from '../../src/render/types.js';
 import type { DevloopEventBody } from '../../src/events/types.js';
+import { DevloopError } from '../../src/errors.js';
 import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../support/fake-kube/index.js';
 
 export interface Harness {
@@ -27,6 +28,17 @@ export async function startHarness(options: FakeKubeOptions = {}): Promise<Harne
     if (previous === undefined) delete process.env.KUBECONFIG;
     else process.env.KUBECONFIG = previous;
   }
+}
+
+/** Awaits a call expected to fail with a DevloopError and returns that error. */
+export async function failure(promise: Promise<unknown>): Promise<DevloopError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DevloopError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
 }
 
 export function rendered(yaml: string, images: { image: string; ref: string }[] = [], file = 'k8s/app.yaml', runId?: string): ManifestObject[] {

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dockerAvailable, registryBinaryAvailable, servicesRequired } from '../support/services.js';
-import { bin, fetchUntil, makeProject, startDev, type DevEvent, type DevProcess, type Project } from './harness.js';
+import { bin, deployed, fetchUntil, startDev, startDevProject, stopDevProject, type DevEvent, type DevProcess, type Project } from './harness.js';
 
 const haveServices = (await dockerAvailable()) && registryBinaryAvailable();
 if (!haveServices && servicesRequired) throw new Error('dockerd and docker-registry are required (DEVLOOP_TEST_REQUIRE_SERVICES=1)');
@@ -22,28 +22,17 @@ function eventsOf(dev: DevProcess, n: number): DevEvent[] {
   return dev.events.slice(start, end + 1);
 }
 
-function deployed(project: Project): string[] {
-  return ['Deployment', 'ReplicaSet', 'Service', 'Pod'].flatMap((kind) => project.fake.objects.list(kind).map((o) => `${kind}/${o.metadata.name}`));
-}
-
 describe.skipIf(!haveServices)('devloop dev (fake API server, real dockerd and registry)', () => {
   let project: Project;
   let dev: DevProcess;
   let hello: string;
 
   beforeAll(async () => {
-    project = await makeProject();
-    dev = startDev(project, ['--debounce', '150']);
-    await dev.waitFor(isIteration('ok', 1), 240_000);
-    hello = `http://127.0.0.1:${project.helloPort}`;
+    ({ project, dev, hello } = await startDevProject(240_000));
   }, 300_000);
 
   afterAll(async () => {
-    if (dev && dev.child.exitCode === null) {
-      dev.child.kill('SIGKILL');
-      await dev.exited;
-    }
-    await project?.dispose();
+    await stopDevProject(dev, project);
   }, 120_000);
 
   it('starts with a full run: both artifacts built, deployed, forwarded', async () => {

@@ -170,6 +170,28 @@ export function startDev(project: Project, args: string[] = []): DevProcess {
 }
 
 /** GETs a URL until `expect` holds for the body (bounded); returns the last body. */
+/** A new project with `devloop dev --debounce 150` running on it, after its first iteration succeeded. */
+export async function startDevProject(firstIterationMs: number): Promise<{ project: Project; dev: DevProcess; hello: string }> {
+  const project = await makeProject();
+  const dev = startDev(project, ['--debounce', '150']);
+  await dev.waitFor((e) => e.type === 'iteration' && e.status === 'ok' && e.n === 1, firstIterationMs);
+  return { project, dev, hello: `http://127.0.0.1:${project.helloPort}` };
+}
+
+/** Kills `devloop dev` if it still runs, then removes the project. */
+export async function stopDevProject(dev: DevProcess | undefined, project: Project | undefined): Promise<void> {
+  if (dev && dev.child.exitCode === null) {
+    dev.child.kill('SIGKILL');
+    await dev.exited;
+  }
+  await project?.dispose();
+}
+
+/** The workload objects in the fake, as "Kind/name". */
+export function deployed(project: Project): string[] {
+  return ['Deployment', 'ReplicaSet', 'Service', 'Pod'].flatMap((kind) => project.fake.objects.list(kind).map((o) => `${kind}/${o.metadata.name}`));
+}
+
 export async function fetchUntil(url: string, expect: (body: string) => boolean, timeoutMs = 20_000, pollMs = 100): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last = '';

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dockerAvailable, registryBinaryAvailable, servicesRequired } from '../support/services.js';
-import { fetchUntil, makeProject, startDev, type DevEvent, type DevProcess, type Project } from './harness.js';
+import { deployed, fetchUntil, startDevProject, stopDevProject, type DevEvent, type DevProcess, type Project } from './harness.js';
 
 const haveServices = (await dockerAvailable()) && registryBinaryAvailable();
 if (!haveServices && servicesRequired) throw new Error('dockerd and docker-registry are required (DEVLOOP_TEST_REQUIRE_SERVICES=1)');
@@ -33,10 +33,6 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-function deployed(project: Project): string[] {
-  return ['Deployment', 'ReplicaSet', 'Service', 'Pod'].flatMap((kind) => project.fake.objects.list(kind).map((o) => `${kind}/${o.metadata.name}`));
-}
-
 function helloPod(project: Project): string | undefined {
   return project.fake.objects.list('Pod').find((p) => p.metadata.name?.startsWith('hello-') && !p.metadata.deletionTimestamp)?.metadata.name;
 }
@@ -47,20 +43,13 @@ describe.skipIf(!haveServices)('devloop dev: the cluster goes away and comes bac
   let hello: string;
 
   beforeAll(async () => {
-    project = await makeProject();
-    dev = startDev(project, ['--debounce', '150']);
-    await dev.waitFor((e) => e.type === 'iteration' && e.status === 'ok' && e.n === 1, 100_000);
-    hello = `http://127.0.0.1:${project.helloPort}`;
+    ({ project, dev, hello } = await startDevProject(100_000));
     expect(await fetchUntil(hello + '/', (b) => b.includes('Hello from devloop v1'))).toContain('v1');
   }, 150_000);
 
   afterAll(async () => {
     await project?.fake.controls.setUnavailable(false);
-    if (dev && dev.child.exitCode === null) {
-      dev.child.kill('SIGKILL');
-      await dev.exited;
-    }
-    await project?.dispose();
+    await stopDevProject(dev, project);
   }, 60_000);
 
   it('a save during the outage fails in one line, devloop keeps running, the local port stays bound', async () => {

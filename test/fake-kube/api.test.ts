@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
-import { clients, deployment, failure, type Clients } from './helpers.js';
+import type { FakeKube } from '../support/fake-kube/index.js';
+import { clients, useFakeKube, deployment, failure, type Clients } from './helpers.js';
 
 let kube: FakeKube;
 let c: Clients;
-beforeAll(async () => {
-  kube = await startFakeKube({ namespace: 'dev' });
-  c = clients(kube);
-});
-afterAll(async () => kube?.stop());
+useFakeKube((started) => ({ kube, c } = started), { namespace: 'dev' });
 
 describe('transport and discovery', () => {
   test('the kubeconfig selects the context and namespace; 401 without the token', async () => {

@@ -1,6 +1,7 @@
 /** Shared set-up for the fake-kube tests: a client-node client for a started fake. */
+import { afterAll, beforeAll } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import type { FakeKube } from '../support/fake-kube/index.js';
+import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../support/fake-kube/index.js';
 
 export interface Clients {
   kc: k8s.KubeConfig;
@@ -13,6 +14,19 @@ export function clients(kube: FakeKube): Clients {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kube.kubeconfigPath);
   return { kc, objects: k8s.KubernetesObjectApi.makeApiClient(kc), core: kc.makeApiClient(k8s.CoreV1Api), apps: kc.makeApiClient(k8s.AppsV1Api) };
+}
+
+/**
+ * Starts a fake API server for the whole file (beforeAll, stopped in afterAll) and hands it and
+ * its clients to `use`, e.g. `useFakeKube((started) => ({ kube, c } = started));`.
+ */
+export function useFakeKube(use: (started: { kube: FakeKube; c: Clients }) => void, options?: FakeKubeOptions): void {
+  let kube: FakeKube | undefined;
+  beforeAll(async () => {
+    kube = await startFakeKube(options);
+    use({ kube, c: clients(kube) });
+  });
+  afterAll(async () => kube?.stop());
 }
 
 export interface StatusBody {

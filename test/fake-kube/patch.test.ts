@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
-import { clients, deployment, failure, type Clients } from './helpers.js';
+import type { FakeKube } from '../support/fake-kube/index.js';
+import { useFakeKube, deployment, failure, type Clients } from './helpers.js';
 
 let kube: FakeKube;
 let c: Clients;
-beforeAll(async () => {
-  kube = await startFakeKube();
-  c = clients(kube);
-});
-afterAll(async () => kube?.stop());
+useFakeKube((started) => ({ kube, c } = started));
 
 const SSA = k8s.PatchStrategy.ServerSideApply;
 

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
-import { clients, type Clients } from './helpers.js';
+import type { FakeKube } from '../support/fake-kube/index.js';
+import { useFakeKube, type Clients } from './helpers.js';
 
 let kube: FakeKube;
 let c: Clients;
-beforeAll(async () => {
-  kube = await startFakeKube();
-  c = clients(kube);
-});
-afterAll(async () => kube?.stop());
+useFakeKube((started) => ({ kube, c } = started));
 
 interface Seen {
   events: { type: string; name?: string; rv?: string; object: k8s.KubernetesObject & { code?: number; reason?: string } }[];

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import { startFakeKube, type FakeKube, type KubeObject } from '../support/fake-kube/index.js';
-import { clients, deployment, type Clients } from './helpers.js';
+import type { FakeKube, KubeObject } from '../support/fake-kube/index.js';
+import { useFakeKube, deployment, type Clients } from './helpers.js';
 
 let kube: FakeKube;
 let c: Clients;
-beforeAll(async () => {
-  kube = await startFakeKube();
-  c = clients(kube);
-});
-afterAll(async () => kube?.stop());
+useFakeKube((started) => ({ kube, c } = started));
 
 const SSA = k8s.PatchStrategy.ServerSideApply;
 const apply = (o: k8s.KubernetesObject) => c.objects.patch(o, undefined, undefined, 'devloop', true, SSA);

@@ -23,18 +23,22 @@ afterAll(async () => {
 
 const forwards = (events: { type: string }[]): ForwardEvent[] => events.filter((e): e is ForwardEvent & { time: string } => e.type === 'forward');
 
+/** Starts forwards for `portForward` with a recorder and an abort signal; `stop()` aborts and closes the session. */
+async function forwarding(portForward: Parameters<typeof loadedConfig>[0], options: Partial<Parameters<typeof startPortForwards>[0]> = {}) {
+  const { emit, events } = recorder();
+  const abort = new AbortController();
+  const session = await startPortForwards({ kube: cluster.kube, loaded: loadedConfig(portForward), emit, signal: abort.signal, forwardAllServices: false, ...options });
+  const stop = async () => {
+    abort.abort();
+    await session.close();
+  };
+  return { events, abort, session, stop };
+}
+
 describe('port-forward through a listener devloop owns', () => {
   it('serves a Service through its named targetPort and reports ready with the pod', async () => {
-    const { emit, events } = recorder();
     const localPort = await freePort();
-    const abort = new AbortController();
-    const session = await startPortForwards({
-      kube: cluster.kube,
-      loaded: loadedConfig([{ resource: 'service/hello', port: 80, localPort }]),
-      emit,
-      signal: abort.signal,
-      forwardAllServices: false,
-    });
+    const { events, session, stop } = await forwarding([{ resource: 'service/hello', port: 80, localPort }]);
     try {
       const body = await httpGet(localPort);
       const [pod] = servingPods(cluster.fake, 'hello');
@@ -43,24 +47,15 @@ describe('port-forward through a listener devloop owns', () => {
       expect(ready).toMatchObject({ resource: 'service/hello', port: 80, localPort, address: '127.0.0.1', pod });
       expect(session.forwards()).toEqual([{ resource: 'service/hello', namespace: 'default', port: 80, address: '127.0.0.1', localPort, pod }]);
     } finally {
-      abort.abort();
-      await session.close();
+      await stop();
     }
     expect(forwards(events).at(-1)?.status).toBe('stopped');
     await expect(httpGet(localPort, '/', 500)).rejects.toThrow(); // listener gone
   });
 
   it('keeps the local port across 20 redeploys; only in-flight requests of a switch may fail', async () => {
-    const { emit, events } = recorder();
     const localPort = await freePort();
-    const abort = new AbortController();
-    const session = await startPortForwards({
-      kube: cluster.kube,
-      loaded: loadedConfig([{ resource: 'service/hello', port: 80, localPort }]),
-      emit,
-      signal: abort.signal,
-      forwardAllServices: false,
-    });
+    const { events, stop } = await forwarding([{ resource: 'service/hello', port: 80, localPort }]);
     const seen = new Set<string>();
     let ok = 0;
     let failed = 0;
@@ -90,8 +85,7 @@ describe('port-forward through a listener devloop owns', () => {
     } finally {
       polling = false;
       await poller;
-      abort.abort();
-      await session.close();
+      await stop();
     }
     expect(seen.size).toBeGreaterThanOrEqual(21);
     // At most the requests in flight at each of the 20 switches.
@@ -104,23 +98,18 @@ describe('port-forward through a listener devloop owns', () => {
   }, 120_000);
 
   it('forwards two Services at once and moves a taken port to the next free one, saying so', async () => {
-    const { emit, events } = recorder();
     const taken = await freePort();
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(taken, '127.0.0.1', resolve));
     const quotePort = await freePort();
-    const abort = new AbortController();
+    let abort: AbortController | undefined;
     try {
-      const session = await startPortForwards({
-        kube: cluster.kube,
-        loaded: loadedConfig([
-          { resource: 'service/hello', port: 'web', localPort: taken },
-          { resource: 'service/quote', port: 8081, localPort: quotePort },
-        ]),
-        emit,
-        signal: abort.signal,
-        forwardAllServices: false,
-      });
+      const started = await forwarding([
+        { resource: 'service/hello', port: 'web', localPort: taken },
+        { resource: 'service/quote', port: 8081, localPort: quotePort },
+      ]);
+      const { events, session } = started;
+      abort = started.abort;
       const [hello, quote] = session.forwards();
       expect(hello!.localPort).toBeGreaterThan(taken);
       expect(quote!.localPort).toBe(quotePort);
@@ -132,7 +121,7 @@ describe('port-forward through a listener devloop owns', () => {
       abort.abort();
       await eventually(() => (forwards(events).filter((e) => e.status === 'stopped').length === 2 ? true : undefined), 5_000);
     } finally {
-      abort.abort();
+      abort?.abort();
       await new Promise((resolve) => blocker.close(resolve));
     }
   });
@@ -155,19 +144,11 @@ describe('port-forward through a listener devloop owns', () => {
   });
 
   it('forwards deployment/x by named container port and pod/x by number', async () => {
-    const { emit } = recorder();
-    const abort = new AbortController();
     const [pod] = servingPods(cluster.fake, 'quote');
-    const session = await startPortForwards({
-      kube: cluster.kube,
-      loaded: loadedConfig([
-        { resource: 'deployment/quote', port: 'http', localPort: await freePort() },
-        { resource: `pod/${pod}`, port: 8080, localPort: await freePort() },
-      ]),
-      emit,
-      signal: abort.signal,
-      forwardAllServices: false,
-    });
+    const { session } = await forwarding([
+      { resource: 'deployment/quote', port: 'http', localPort: await freePort() },
+      { resource: `pod/${pod}`, port: 8080, localPort: await freePort() },
+    ]);
     try {
       for (const f of session.forwards()) expect(await httpGet(f.localPort)).toBe(`hello from ${pod} image=example.test/quote:1\n`);
     } finally {
@@ -193,19 +174,10 @@ describe('port-forward through a listener devloop owns', () => {
   });
 
   it('holds a connection while no pod is Ready (bounded), then fails it with a message', async () => {
-    const { emit, events } = recorder();
     const localPort = await freePort();
-    const abort = new AbortController();
     const apps = cluster.kube.kc.makeApiClient(cluster.kube.lib.AppsV1Api);
     await deploy(cluster, app({ name: 'scaled', servicePort: 9100, targetPort: 8080 }));
-    const session = await startPortForwards({
-      kube: cluster.kube,
-      loaded: loadedConfig([{ resource: 'service/scaled', port: 9100, localPort }]),
-      emit,
-      signal: abort.signal,
-      forwardAllServices: false,
-      timeouts: { podWaitMs: 3_000 },
-    });
+    const { events, session, stop } = await forwarding([{ resource: 'service/scaled', port: 9100, localPort }], { timeouts: { podWaitMs: 3_000 } });
     try {
       await eventually(() => forwards(events).find((e) => e.status === 'ready'));
       const scale = await apps.readNamespacedDeployment({ name: 'scaled', namespace: 'default' });
@@ -226,28 +198,19 @@ describe('port-forward through a listener devloop owns', () => {
       expect(await held).toMatch(/^hello from scaled-/);
       expect(session.forwards()[0]!.localPort).toBe(localPort);
     } finally {
-      abort.abort();
-      await session.close();
+      await stop();
     }
   });
 
   it('a port-forward stream failing mid-connection fails only that connection', async () => {
-    const { emit, events } = recorder();
     const localPort = await freePort();
-    const abort = new AbortController();
     const runtime = cluster.fake.runtime as unknown as { setHandler(h: ((pod: unknown, c: unknown, req: { url?: string }, res: { socket: { destroy(): void } | null }) => boolean | void) | undefined): void };
     runtime.setHandler((_pod, _c, req, res) => {
       if (req.url !== '/reset') return false;
       res.socket?.destroy(); // the app's connection breaks inside the pod
       return true;
     });
-    const session = await startPortForwards({
-      kube: cluster.kube,
-      loaded: loadedConfig([{ resource: 'service/quote', port: 8081, localPort }]),
-      emit,
-      signal: abort.signal,
-      forwardAllServices: false,
-    });
+    const { events, stop } = await forwarding([{ resource: 'service/quote', port: 8081, localPort }]);
     try {
       await expect(httpGet(localPort, '/reset')).rejects.toThrow();
       expect(await httpGet(localPort, '/')).toMatch(/^hello from quote-/);
@@ -261,23 +224,13 @@ describe('port-forward through a listener devloop owns', () => {
       expect(errors.every((e) => e.localPort === localPort)).toBe(true);
     } finally {
       runtime.setHandler(undefined);
-      abort.abort();
-      await session.close();
+      await stop();
     }
   });
 
   it('an API outage: the listener stays bound, requests fail, then the same port serves again and the forward says ready', async () => {
-    const { emit, events } = recorder();
     const localPort = await freePort();
-    const abort = new AbortController();
-    const session = await startPortForwards({
-      kube: cluster.kube,
-      loaded: loadedConfig([{ resource: 'service/hello', port: 80, localPort }]),
-      emit,
-      signal: abort.signal,
-      forwardAllServices: false,
-      timeouts: { podWaitMs: 1_000, connectTimeoutMs: 2_000 },
-    });
+    const { events, session, stop } = await forwarding([{ resource: 'service/hello', port: 80, localPort }], { timeouts: { podWaitMs: 1_000, connectTimeoutMs: 2_000 } });
     try {
       const [pod] = servingPods(cluster.fake, 'hello');
       expect(await httpGet(localPort)).toContain(`hello from ${pod}`);
@@ -292,8 +245,7 @@ describe('port-forward through a listener devloop owns', () => {
       expect(session.forwards()).toMatchObject([{ localPort, pod }]);
     } finally {
       await cluster.fake.controls.setUnavailable(false);
-      abort.abort();
-      await session.close();
+      await stop();
     }
   });
 

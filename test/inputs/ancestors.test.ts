@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import type { ArtifactConfig } from '../../src/config/types.js';
+import { removeTemps, tempDir, writeTree } from '../support/tmp.js';
 import {
   artifactInputDigest,
   compileInputs,
@@ -14,20 +14,13 @@ import {
 } from '../../src/inputs/index.js';
 import { gitWorkTreeRoot } from '../../src/inputs/git-ancestors.js';
 
-const temps: string[] = [];
-afterEach(async () => {
-  await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+afterEach(removeTemps);
 
 /** A temp folder with `files`; a git work tree when `git` is set (a real `git init`, outside the project). */
 async function tree(files: Record<string, string>, options: { git?: boolean } = {}): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'devloop-ancestors-'));
-  temps.push(dir);
+  const dir = await tempDir('devloop-ancestors-');
   if (options.git) await execa('git', ['init', '-q', dir]);
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), content);
-  }
+  await writeTree(dir, files);
   return dir;
 }
 

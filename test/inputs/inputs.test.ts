@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chmod, cp, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { chmod, cp, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ArtifactConfig } from '../../src/config/types.js';
+import { removeTemps, tempTree } from '../support/tmp.js';
 import {
   artifactInputDigest,
   compileInputs,
@@ -12,20 +12,9 @@ import {
   listArtifactInputs,
 } from '../../src/inputs/index.js';
 
-const temps: string[] = [];
-afterEach(async () => {
-  await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+afterEach(removeTemps);
 
-async function project(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'devloop-inputs-'));
-  temps.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), content);
-  }
-  return dir;
-}
+const project = (files: Record<string, string>): Promise<string> => tempTree('devloop-inputs-', files);
 
 function dockerArtifact(context: string, extra: Partial<ArtifactConfig> = {}): ArtifactConfig {
   return { image: 'app', context, docker: { dockerfile: 'Dockerfile', buildArgs: {}, target: '' }, sync: [], ...extra };

@@ -7,6 +7,7 @@ import { parseImageReference, replacementFor, rewriteImages } from '../../src/re
 import { renderObjects, renderManifests, toYaml, type KubeObject } from '../../src/render/index.js';
 import { DevloopError } from '../../src/errors.js';
 import type { LoadedConfig } from '../../src/config/types.js';
+import { loadedConfig as sharedLoadedConfig } from '../support/config.js';
 
 const HELLO = { image: 'hello', ref: '127.0.0.1:5000/hello:abc@sha256:1111' };
 const QUOTE = { image: 'quote', ref: '127.0.0.1:5000/quote:def@sha256:2222' };
@@ -16,22 +17,13 @@ function podSpec(...images: string[]) {
 }
 
 function loadedConfig(dir: string, manifests: string[], imagePaths: LoadedConfig['config']['render']['imagePaths'] = []): LoadedConfig {
-  return {
-    file: join(dir, 'devloop.yaml'),
-    dir,
-    activeProfiles: [],
-    config: {
-      apiVersion: 'devloop/v1',
-      kind: 'Config',
-      metadata: { name: 'demo' },
-      build: { tagPolicy: 'inputDigest', defaultRepo: '127.0.0.1:5000', push: 'auto', insecureRegistries: [], concurrency: 2, artifacts: [] },
-      manifests,
-      render: { imagePaths },
-      deploy: { kubeContext: '', namespace: '', statusCheck: { timeout: 120_000 } },
-      portForward: [],
-      profiles: [],
-    },
-  };
+  return sharedLoadedConfig(dir, {
+    metadata: { name: 'demo' },
+    build: { defaultRepo: '127.0.0.1:5000' },
+    manifests,
+    render: { imagePaths },
+    deploy: { statusCheck: { timeout: 120_000 } },
+  });
 }
 
 describe('image references', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { LoadedConfig } from '../../src/config/types.js';
+import { loadedConfig } from '../support/config.js';
 import type { FileChange } from '../../src/plan/index.js';
 import { createCoalescer } from '../../src/watch/coalesce.js';
 import { isEditorTempFile, startWatcher, watchScope, type TriggerMode, type Watcher } from '../../src/watch/index.js';
@@ -11,37 +12,23 @@ import { isEditorTempFile, startWatcher, watchScope, type TriggerMode, type Watc
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function loaded(dir: string): LoadedConfig {
-  return {
-    file: join(dir, 'devloop.yaml'),
-    dir,
-    activeProfiles: [],
-    config: {
-      apiVersion: 'devloop/v1',
-      kind: 'Config',
-      metadata: { name: 't' },
-      build: {
-        tagPolicy: 'inputDigest',
-        defaultRepo: '',
-        push: 'auto',
-        insecureRegistries: [],
-        concurrency: 1,
-        artifacts: [
-          {
-            image: 'app',
-            context: join(dir, 'app'),
-            compile: { command: ['true'], inputs: [], env: {} },
-            docker: { dockerfile: 'Dockerfile', buildArgs: {}, target: '' },
-            sync: [],
-          },
-        ],
-      },
-      manifests: ['k8s/*.yaml'],
-      render: { imagePaths: [] },
-      deploy: { kubeContext: '', namespace: '', statusCheck: { timeout: 1000 } },
-      portForward: [],
-      profiles: [],
+  return loadedConfig(dir, {
+    metadata: { name: 't' },
+    build: {
+      concurrency: 1,
+      artifacts: [
+        {
+          image: 'app',
+          context: join(dir, 'app'),
+          compile: { command: ['true'], inputs: [], env: {} },
+          docker: { dockerfile: 'Dockerfile', buildArgs: {}, target: '' },
+          sync: [],
+        },
+      ],
     },
-  };
+    manifests: ['k8s/*.yaml'],
+    deploy: { statusCheck: { timeout: 1000 } },
+  });
 }
 
 async function project(): Promise<string> {
