@@ -9,7 +9,7 @@ import { skippedStage, timedStage } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
 import { artifactInputDigest, FileHashCache, listArtifactInputs } from '../inputs/index.js';
 import { join } from 'node:path';
-import { gitState, hasRegistryHost, imageRepository, policyUsesGit, policyUsesTime, renderTag, type GitState } from '../tag/index.js';
+import { gitState, imageRepository, policyUsesGit, policyUsesTime, renderTag, type GitState } from '../tag/index.js';
 import { runCompile, abortError } from '../compile/index.js';
 import type { BuildResult, BuildRunOptions, ImageBuilder, RegistrySettings } from './types.js';
 import { registryManifestDigest } from './head.js';
@@ -121,7 +121,7 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
   const policy = loaded.config.build.tagPolicy;
   const repo = imageRepository(loaded.config.build.defaultRepo, artifact.image);
   const builderKind = artifact.oci ? 'oci' : 'docker';
-  if (destination.kind === 'registry' && !hasRegistryHost(repo) && !repo.includes('/')) {
+  if (destination.kind === 'registry' && !repo.includes('/')) {
     // "hello" alone would mean docker.io/library/hello, which nobody can push to: say so before compiling.
     throw new DevloopError('NO_REGISTRY', `${artifact.image}: no registry to push to — build.defaultRepo is empty and the image names no registry`, {
       hint: 'set build.defaultRepo, --default-repo or DEVLOOP_DEFAULT_REPO (e.g. 127.0.0.1:5000); kind, k3d and minikube contexts need none; or --push=false',
