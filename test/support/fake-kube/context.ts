@@ -16,6 +16,13 @@ export interface ObjectReader {
   list(kind: string, namespace?: string): KubeObject[];
 }
 
+/** What /version says; handlers follow it where servers differ by version (exec protocols). */
+export interface ServerVersion {
+  major: number;
+  minor: number;
+  gitVersion: string;
+}
+
 export interface SubresourceContext {
   namespace: string;
   /** The pod's name from the URL. */
@@ -29,6 +36,7 @@ export interface SubresourceContext {
   getPod(namespace: string, name: string): FakePod | undefined;
   objects: ObjectReader;
   runtime: PodRuntime;
+  version: ServerVersion;
   /**
    * The log of a container: the kubelet's own buffer for simulated failures (CrashLoopBackOff) first,
    * else the runtime's. `previous` asks for the instance before the last restart.

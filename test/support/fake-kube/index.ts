@@ -23,11 +23,11 @@ import { ControllerManager } from './controllers/manager.js';
 import { ApiServer, type RequestFilter, type RequestLogEntry } from './server.js';
 import { SimulatedRuntime } from './simulated-runtime.js';
 import type { PodRuntime } from './runtime.js';
-import type { ObjectReader } from './context.js';
+import type { ObjectReader, ServerVersion } from './context.js';
 import type { KubeObject } from './types.js';
 
 export type { PodRuntime, ContainerStart, ContainerExit, Endpoint, PodKey, ExecIO } from './runtime.js';
-export type { SubresourceContext, ObjectReader } from './context.js';
+export type { SubresourceContext, ObjectReader, ServerVersion } from './context.js';
 export type { RequestLogEntry, RequestFilter } from './server.js';
 export type { FailureMode } from './controllers/kubelet.js';
 export type { KubeObject, FakePod, Status } from './types.js';
@@ -44,6 +44,11 @@ export interface FakeKubeOptions {
   contextName?: string;
   /** Behave like a pre-1.16 server: reject application/apply-patch+yaml with 415. */
   oldServer?: boolean;
+  /**
+   * The Kubernetes version served on /version and followed where servers differ by version: exec
+   * negotiates `v5.channel.k8s.io` (stdin half-close) from 1.30, only v4 and older before. Default v1.30.4.
+   */
+  version?: string;
   /** Speeds of the simulated cluster, in ms (defaults in brackets). */
   timing?: Partial<Timing>;
 }
@@ -113,6 +118,12 @@ export interface FakeKube {
   stop(): Promise<void>;
 }
 
+function parseVersion(version: string): ServerVersion {
+  const match = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  if (!match) throw new Error(`fake-kube: version "${version}" is not like v1.26.5`);
+  return { major: Number(match[1]), minor: Number(match[2]), gitVersion: `v${match[1]}.${match[2]}.${match[3]}` };
+}
+
 export async function startFakeKube(options: FakeKubeOptions = {}): Promise<FakeKube> {
   const timing: Timing = { podStartMs: 15, backoffMs: 60, crashRunMs: 20, terminationMs: 10, bookmarkMs: 1000, ...options.timing };
   const contextName = options.contextName ?? 'fake';
@@ -128,7 +139,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const kubelet = new Kubelet(registry, runtime, timing);
   const manager = new ControllerManager(registry, kubelet);
   const tls = await certificate();
-  const server = new ApiServer({ registry, runtime, kubelet, token, tls, oldServer: options.oldServer ?? false, bookmarkMs: timing.bookmarkMs });
+  const server = new ApiServer({
+    registry, runtime, kubelet, token, tls, oldServer: options.oldServer ?? false, bookmarkMs: timing.bookmarkMs, version: parseVersion(options.version ?? 'v1.30.4'),
+  });
   const port = await server.listen();
   manager.start();
 

@@ -78,6 +78,8 @@ export interface PodRuntime {
   rootDir(podKey: PodKey, container: string): string | undefined;
   /** Whether `tar` is available inside the container (kubectl cp / sync use it). */
   hasTar(podKey: PodKey, container: string): boolean;
+  /** Optional: whether another program the exec emulation knows (sh, head, rm…) is there. Default: yes. */
+  hasBinary?(podKey: PodKey, container: string, binary: string): boolean;
   /** Optional: run a command in the container (the exec handler falls back to its own emulation). */
   exec?(podKey: PodKey, container: string, command: string[], io: ExecIO): Promise<{ exitCode: number }>;
   /** Releases everything (servers, containers, temp folders). */

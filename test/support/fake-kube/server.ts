@@ -17,7 +17,7 @@ import { serveWatch, type OpenWatch } from './watch.js';
 import type { PodRuntime } from './runtime.js';
 import { podKeyOf } from './runtime.js';
 import type { Kubelet } from './controllers/kubelet.js';
-import type { SubresourceContext } from './context.js';
+import type { ServerVersion, SubresourceContext } from './context.js';
 import type { Certificate } from './tls.js';
 import type { FakePod, KubeObject, Status } from './types.js';
 import { handleLogs } from './logs.js';
@@ -51,6 +51,7 @@ export interface ApiServerOptions {
   tls: Certificate;
   oldServer: boolean;
   bookmarkMs: number;
+  version: ServerVersion;
 }
 
 const PATCH_TYPES: Record<string, PatchType | 'apply'> = {
@@ -256,7 +257,7 @@ export class ApiServer {
 
     if (path === '/version') {
       return sendJson(res, 200, {
-        major: '1', minor: '30', gitVersion: 'v1.30.4', gitCommit: 'fake', gitTreeState: 'clean',
+        major: String(this.options.version.major), minor: String(this.options.version.minor), gitVersion: this.options.version.gitVersion, gitCommit: 'fake', gitTreeState: 'clean',
         buildDate: '2024-08-14T00:00:00Z', goVersion: 'go1.22.5', compiler: 'gc', platform: 'linux/amd64',
       });
     }
@@ -501,6 +502,7 @@ export class ApiServer {
         list: (kind, ns) => registry.peekList(kind, ns),
       },
       runtime,
+      version: this.options.version,
       logs: (key, container, previous) => kubelet.logs(key, container, previous),
       resolveContainer: (requested) => {
         const names = pod.spec.containers.map((c) => c.name);

@@ -27,6 +27,8 @@ export interface SimulatedRuntimeOptions {
   jobRunMs?: number;
   /** Whether containers "have" tar (exec/sync emulation reads this). Default true. */
   tar?: boolean;
+  /** Programs the containers lack besides tar (e.g. `['head']`): exec emulation answers "not found". */
+  missing?: string[];
 }
 
 interface RunningContainer {
@@ -109,10 +111,12 @@ export class SimulatedRuntime implements PodRuntime {
   private baseDir: Promise<string> | undefined;
   private readonly jobRunMs: number;
   private readonly tar: boolean;
+  private readonly missing: Set<string>;
 
   constructor(options: SimulatedRuntimeOptions = {}) {
     this.jobRunMs = options.jobRunMs ?? 30;
     this.tar = options.tar ?? true;
+    this.missing = new Set(options.missing);
   }
 
   /** Replaces the default HTTP behaviour; return `false` from the handler to fall back to it. */
@@ -253,6 +257,10 @@ export class SimulatedRuntime implements PodRuntime {
 
   hasTar(podKey: PodKey, container: string): boolean {
     return this.tar && this.rootDir(podKey, container) !== undefined;
+  }
+
+  hasBinary(podKey: PodKey, container: string, binary: string): boolean {
+    return binary === 'tar' ? this.hasTar(podKey, container) : !this.missing.has(binary) && this.rootDir(podKey, container) !== undefined;
   }
 
   async close(): Promise<void> {
