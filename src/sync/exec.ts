@@ -1,8 +1,18 @@
 /**
  * One command in a container through the API server's exec subresource (client-node `Exec`),
  * bounded in time, with its exit code read from the status channel.
+ *
+ * Input (stdin) depends on the exec protocol the server negotiated:
+ *  - `v5.channel.k8s.io` (servers from 1.30): the input is sent, then stdin is half-closed; the
+ *    command runs as given.
+ *  - `v4.channel.k8s.io` and older: stdin cannot be half-closed (client-node closes the whole socket
+ *    when stdin ends, and the status is lost), so stdin is never ended and the command reads a
+ *    bounded input instead: `sh -c 'head -c <bytes> | "$@"' sh <command…>` (needs `sh` and `head`).
+ * The protocol is read from the socket once it is open (`ws.protocol`) and remembered per API
+ * server; nothing is sent before it is known, so a guess that turns out wrong costs one empty
+ * exec that is closed and redone in the right form. Commands without input send no stdin at all.
  */
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import type { KubeClient } from '../kube/client.js';
 
 export interface ExecResult {
@@ -11,8 +21,10 @@ export interface ExecResult {
   stderr: string;
   /** The status message when the command failed or could not start. */
   message?: string;
-  /** True when the command could not start because its binary is missing. */
+  /** True when the command could not run because a program it needs is missing. */
   notFound: boolean;
+  /** That program (the command itself, or `sh`/`head` for input on a v4 server). */
+  missing?: string;
 }
 
 export interface ExecTarget {
@@ -28,12 +40,67 @@ interface V1StatusLike {
   details?: { causes?: { reason?: string; message?: string }[] };
 }
 
-export async function execInContainer(
+interface ExecOptions {
+  stdin?: Buffer;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The only protocol whose stdin can be half-closed. */
+export const HALF_CLOSE_PROTOCOL = 'v5.channel.k8s.io';
+
+/** Negotiated protocol per API server URL (the guess before the first exec: v5). */
+const negotiated = new Map<string, string>();
+
+export async function execInContainer(kube: KubeClient, target: ExecTarget, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const server = kube.kc.getCurrentCluster()?.server ?? '';
+  if (!options.stdin) {
+    const outcome = await connect(kube, target, command, options, undefined, server);
+    return outcome as ExecResult; // no input: never renegotiated
+  }
+  for (let attempt = 0; ; attempt++) {
+    const halfClose = (negotiated.get(server) ?? HALF_CLOSE_PROTOCOL) === HALF_CLOSE_PROTOCOL;
+    const argv = halfClose ? command : boundedInput(command, options.stdin.length);
+    const outcome = await connect(kube, target, argv, options, { data: options.stdin, halfClose }, server);
+    if ('renegotiate' in outcome) {
+      if (attempt === 0) continue;
+      throw new Error(`exec ${command[0]} in ${target.pod}: the server switched exec protocols twice`);
+    }
+    return halfClose ? outcome : blameWrapper(outcome, command[0]!);
+  }
+}
+
+/** The v4 form: the command reads exactly `bytes` bytes, then sees EOF although stdin stays open. */
+function boundedInput(command: string[], bytes: number): string[] {
+  return ['sh', '-c', `head -c ${bytes} | "$@"`, 'sh', ...command];
+}
+
+/** Which program a failure of the v4 wrapper is about: `sh` itself, `head`, or the command. */
+function blameWrapper(result: ExecResult, binary: string): ExecResult {
+  if (result.notFound) return { ...result, missing: 'sh' };
+  // "sh: head: not found" (ash, dash "sh: 1: …"), "…: head: command not found" (bash); the pipeline's
+  // status is then the command's, reading empty input, so stderr is the only witness.
+  const notFound = (name: string): boolean => new RegExp(`(^|[\\s:])${escape(name)}: (command )?not found`, 'm').test(result.stderr);
+  if (notFound('head')) return { ...result, notFound: true, missing: 'head' };
+  if (result.exitCode === 127 && notFound(binary)) return { ...result, notFound: true, missing: binary };
+  return result;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+type Outcome = ExecResult | { renegotiate: true };
+
+/** One WebSocket exec. With input, the input is written only once the negotiated protocol matches its form. */
+function connect(
   kube: KubeClient,
   target: ExecTarget,
   command: string[],
-  options: { stdin?: Buffer; timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<ExecResult> {
+  options: ExecOptions,
+  input: { data: Buffer; halfClose: boolean } | undefined,
+  server: string,
+): Promise<Outcome> {
   const exec = new kube.lib.Exec(kube.kc);
   let stdout = '';
   let stderr = '';
@@ -46,13 +113,14 @@ export async function execInContainer(
     });
   const out = collect((s) => (stdout += s));
   const err = collect((s) => (stderr += s));
-  const stdin = options.stdin ? Readable.from([options.stdin]) : new PassThrough();
-  if (!options.stdin) (stdin as PassThrough).end();
+  // No stdin stream at all without input: client-node closes the socket when a stdin stream ends,
+  // which on v4 loses the status (and an empty stream ends at once).
+  const stdin = input ? new PassThrough() : null;
 
-  return new Promise<ExecResult>((resolve, reject) => {
+  return new Promise<Outcome>((resolve, reject) => {
     let done = false;
     let socket: { close(): void } | undefined;
-    const finish = (result: ExecResult | Error): void => {
+    const finish = (result: Outcome | Error): void => {
       if (done) return;
       done = true;
       socket?.close();
@@ -69,21 +137,29 @@ export async function execInContainer(
       if (status.status === 'Success') return finish({ exitCode: 0, stdout, stderr, notFound: false });
       const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message;
       const message = status.message ?? 'exec failed';
+      const notFound = status.reason !== 'NonZeroExitCode' && /executable file not found|no such file or directory|not found/i.test(message);
       finish({
         exitCode: code !== undefined ? Number(code) : 126,
         stdout,
         stderr,
         message,
-        notFound: status.reason !== 'NonZeroExitCode' && /executable file not found|no such file or directory|not found/i.test(message),
+        notFound,
+        ...(notFound ? { missing: command[0] } : {}),
       });
     };
     exec
       .exec(target.namespace, target.pod, target.container, command, out, err, stdin, false, onStatus)
       .then((ws) => {
         socket = ws;
-        if (done) ws.close();
+        if (done) return ws.close();
         // Without a status (a server closing early) the socket close ends the wait.
         ws.addEventListener('close', () => setTimeout(() => finish(new Error(`exec ${command[0]} in ${target.pod}: connection closed without a status`)), 50));
+        negotiated.set(server, ws.protocol);
+        if (!input || !stdin) return;
+        // The command was shaped for a protocol: if the server picked the other kind, nothing was sent yet.
+        if ((ws.protocol === HALF_CLOSE_PROTOCOL) !== input.halfClose) return finish({ renegotiate: true });
+        stdin.write(input.data);
+        if (input.halfClose) stdin.end();
       })
       .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
   });

@@ -1,22 +1,23 @@
 /**
  * The sync stage: copies an artifact's changed files into the running containers of its pods
  * (pods this session deployed whose container runs the artifact's current image) with `tar -x`
- * through exec, and removes deleted ones with `rm`. Containers without `tar` raise SyncUnavailable:
- * the loop then rebuilds that artifact instead, from then on.
+ * through exec, and removes deleted ones with `rm`. Containers without `tar` (or, on servers before
+ * 1.30, without `sh` and `head`: see exec.ts) raise SyncUnavailable: the loop then rebuilds that
+ * artifact instead, from then on.
  */
 import { posix } from 'node:path';
 import type { BuildResult } from '../build/types.js';
 import { DevloopError, firstLine } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import type { SyncCopy, SyncRemove } from '../plan/index.js';
-import { execInContainer, type ExecTarget } from './exec.js';
+import { execInContainer, type ExecResult, type ExecTarget } from './exec.js';
 import { isInside } from './map.js';
 import { syncArchive } from './tar.js';
 
 export class SyncUnavailable extends DevloopError {
   constructor(image: string, detail: string) {
     super('SYNC_UNAVAILABLE', `cannot sync into ${image}: ${detail}`, {
-      hint: 'file sync needs `tar` in the image (e.g. a busybox or alpine base); falling back to rebuilds',
+      hint: 'file sync needs `tar` in the image, and `sh` + `head` on servers before Kubernetes 1.30 (e.g. a busybox or alpine base); falling back to rebuilds',
     });
   }
 }
@@ -88,22 +89,23 @@ async function syncContainer(request: SyncRequest, target: ExecTarget): Promise<
     let result = await extract();
     if (result.exitCode !== 0 && !result.notFound && /directory|No such file/i.test(result.stderr)) {
       // dest is not in the image yet: create it once and retry.
-      check(build.image, target, await execInContainer(kube, target, ['mkdir', '-p', dest], { signal }), 'mkdir');
+      check(build.image, target, await execInContainer(kube, target, ['mkdir', '-p', dest], { signal }));
       result = await extract();
     }
-    check(build.image, target, result, 'tar');
+    check(build.image, target, result);
   }
   for (const removal of request.remove) {
     if (!isInside(removal.dest, removal.path)) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to remove ${removal.path}: outside ${removal.dest}`);
   }
   // -r for every path: a deletion reported as a file may have been a folder; every path is inside dest.
   const paths = request.remove.map((r) => r.path);
-  if (paths.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-rf', '--', ...paths], { signal }), 'rm');
+  if (paths.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-rf', '--', ...paths], { signal }));
 }
 
-function check(image: string, target: ExecTarget, result: Awaited<ReturnType<typeof execInContainer>>, tool: string): void {
+function check(image: string, target: ExecTarget, result: ExecResult): void {
+  // notFound first: a missing `head` leaves the command reading empty input, which may exit 0.
+  if (result.notFound) throw new SyncUnavailable(image, `the container ${target.pod}/${target.container} has no \`${result.missing}\``);
   if (result.exitCode === 0) return;
-  if (result.notFound) throw new SyncUnavailable(image, `the container ${target.pod}/${target.container} has no \`${tool}\``);
   const why = firstLine(result.stderr || result.message || `exit code ${result.exitCode}`);
   throw new DevloopError('SYNC_FAILED', `sync into ${target.pod}/${target.container} failed: ${why}`, {
     hint: 'check that the sync dest exists in the container and is writable by its user',

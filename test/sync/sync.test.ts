@@ -30,8 +30,18 @@ function deployment(name: string, image: string) {
   };
 }
 
-async function withKube(tar: boolean): Promise<{ fake: FakeKube; kube: KubeClient; pods: () => FakePod[] }> {
-  const fake = await startFakeKube({ runtime: new SimulatedRuntime({ tar }) });
+/** Servers before 1.30 negotiate v4.channel.k8s.io (no stdin half-close); from 1.30 v5. */
+const servers = [
+  { version: 'v1.26.5', protocol: 'v4' },
+  { version: 'v1.30.4', protocol: 'v5' },
+] as const;
+
+async function withKube(
+  tar: boolean,
+  version = 'v1.30.4',
+  missing: string[] = [],
+): Promise<{ fake: FakeKube; kube: KubeClient; pods: () => FakePod[] }> {
+  const fake = await startFakeKube({ runtime: new SimulatedRuntime({ tar, missing }), version });
   process.env.KUBECONFIG = fake.kubeconfigPath;
   const kube = await createKubeClient();
   await kube.objects.create(deployment('hello', build.ref));
@@ -74,11 +84,11 @@ describe('sync tar archive', () => {
   });
 });
 
-describe('sync into pods (fake API server, client-node Exec)', () => {
+describe.each(servers)('sync into pods (fake API server $version, exec $protocol, client-node Exec)', ({ version }) => {
   let ctx: Awaited<ReturnType<typeof withKube>>;
   let local: string;
   beforeAll(async () => {
-    ctx = await withKube(true);
+    ctx = await withKube(true, version);
     local = await mkdtemp(join(tmpdir(), 'devloop-sync-'));
   });
   afterAll(async () => {
@@ -132,6 +142,24 @@ describe('sync into pods (fake API server, client-node Exec)', () => {
     }
   });
 
+  it('once the protocol is known, one exec per container and folder (no probing)', async () => {
+    await writeFile(join(local, 'public/again.txt'), 'again');
+    ctx.fake.requests.length = 0;
+    await syncToPods({
+      kube: ctx.kube,
+      signal: new AbortController().signal,
+      build,
+      namespaces: ['default'],
+      labelSelector: selector,
+      copy: [{ local: join(local, 'public/again.txt'), path: '/app/public/again.txt', dest: '/app/public' }],
+      remove: [],
+    });
+    expect(ctx.fake.requests.filter((r) => r.path.endsWith('/exec'))).toHaveLength(2);
+    for (const pod of ctx.pods()) {
+      expect(await readFile(join(ctx.fake.runtime.rootDir(podKeyOf(pod), 'main')!, 'app/public/again.txt'), 'utf8')).toBe('again');
+    }
+  });
+
   it('refuses removals outside dest before any exec', async () => {
     await expect(
       syncToPods({
@@ -173,26 +201,42 @@ async function syncArchiveWithRawName(name: string): Promise<Buffer> {
   return Buffer.concat([tarHeader({ path: name, type: 'file', mode: 0o644, size: 1 }, 0), data, padding(1), tarTrailer()]);
 }
 
-describe('sync without tar in the container', () => {
-  it('raises SyncUnavailable so the loop can rebuild instead', async () => {
-    const ctx = await withKube(false);
-    const local = await mkdtemp(join(tmpdir(), 'devloop-sync-'));
-    try {
-      await writeFile(join(local, 'a.html'), 'a');
-      const attempt = syncToPods({
-        kube: ctx.kube,
-        signal: new AbortController().signal,
-        build,
-        namespaces: ['default'],
-        labelSelector: selector,
-        copy: [{ local: join(local, 'a.html'), path: '/app/public/a.html', dest: '/app/public' }],
-        remove: [],
-      });
-      await expect(attempt).rejects.toBeInstanceOf(SyncUnavailable);
-      await expect(attempt).rejects.toThrow(/has no `tar`/);
-    } finally {
-      await ctx.fake.stop();
-      await rm(local, { recursive: true, force: true });
-    }
+/** Syncs one file into the fake's pods; resolves to what the containers then hold (or rejects). */
+async function syncOne(version: string, tar: boolean, missing: string[]): Promise<string[]> {
+  const ctx = await withKube(tar, version, missing);
+  const local = await mkdtemp(join(tmpdir(), 'devloop-sync-'));
+  try {
+    await writeFile(join(local, 'a.html'), 'a');
+    await syncToPods({
+      kube: ctx.kube,
+      signal: new AbortController().signal,
+      build,
+      namespaces: ['default'],
+      labelSelector: selector,
+      copy: [{ local: join(local, 'a.html'), path: '/app/public/a.html', dest: '/app/public' }],
+      remove: [],
+    });
+    return await Promise.all(ctx.pods().map((pod) => readFile(join(ctx.fake.runtime.rootDir(podKeyOf(pod), 'main')!, 'app/public/a.html'), 'utf8')));
+  } finally {
+    await ctx.fake.stop();
+    await rm(local, { recursive: true, force: true });
+  }
+}
+
+describe('sync without the programs it needs in the container', () => {
+  it.each(servers)('without tar ($protocol): SyncUnavailable, so the loop can rebuild instead', async ({ version }) => {
+    const attempt = syncOne(version, false, []);
+    await expect(attempt).rejects.toBeInstanceOf(SyncUnavailable);
+    await expect(attempt).rejects.toThrow(/has no `tar`/);
+  });
+
+  it.each([['head'], ['sh']])('without %s: SyncUnavailable on a v4 server (bounded input needs sh and head)', async (program) => {
+    const attempt = syncOne('v1.26.5', true, [program]);
+    await expect(attempt).rejects.toBeInstanceOf(SyncUnavailable);
+    await expect(attempt).rejects.toThrow(new RegExp(`has no \`${program}\``));
+  });
+
+  it('without sh and head: still syncs on a v5 server (stdin is half-closed, plain tar)', async () => {
+    expect(await syncOne('v1.30.4', true, ['sh', 'head'])).toEqual(['a', 'a']);
   });
 });
