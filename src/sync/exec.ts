@@ -53,7 +53,7 @@ export const HALF_CLOSE_PROTOCOL = 'v5.channel.k8s.io';
 const negotiated = new Map<string, string>();
 
 export async function execInContainer(kube: KubeClient, target: ExecTarget, command: string[], options: ExecOptions = {}): Promise<ExecResult> {
-  const server = kube.kc.getCurrentCluster()?.server ?? '';
+  const server = kube.server;
   if (!options.stdin) {
     const outcome = await connect(kube, target, command, options, undefined, server);
     return outcome as ExecResult; // no input: never renegotiated
