@@ -328,6 +328,8 @@ export class ApiServer {
 
     if (method === 'POST' && !name) {
       const body = this.decode(text, contentType);
+      // Built-in types take apiVersion/kind from the URL when the body has none (checked on a real 1.26).
+      if (!body.kind && !info.custom) Object.assign(body, { apiVersion: apiVersionOf(info), kind: info.kind });
       if (!body.kind) throw new StatusError(statuses.badRequest(`Object 'Kind' is missing in '${text.slice(0, 200)}'`));
       const created = registry.create(info, namespace, body, { manager, dryRun });
       return sendJson(res, 201, created);
