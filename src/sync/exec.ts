@@ -13,6 +13,7 @@
  * exec that is closed and redone in the right form. Commands without input send no stdin at all.
  */
 import { PassThrough, Writable } from 'node:stream';
+import { DevloopError, firstLine } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 
 export interface ExecResult {
@@ -47,7 +48,7 @@ interface ExecOptions {
 }
 
 /** The only protocol whose stdin can be half-closed. */
-export const HALF_CLOSE_PROTOCOL = 'v5.channel.k8s.io';
+const HALF_CLOSE_PROTOCOL = 'v5.channel.k8s.io';
 
 /** Negotiated protocol per API server URL (the guess before the first exec: v5). */
 const negotiated = new Map<string, string>();
@@ -64,7 +65,9 @@ export async function execInContainer(kube: KubeClient, target: ExecTarget, comm
     const outcome = await connect(kube, target, argv, options, { data: options.stdin, halfClose }, server);
     if ('renegotiate' in outcome) {
       if (attempt === 0) continue;
-      throw new Error(`exec ${command[0]} in ${target.pod}: the server switched exec protocols twice`);
+      throw new DevloopError('SYNC_FAILED', `exec ${command[0]} in ${target.pod}: the server switched exec protocols twice`, {
+        hint: 'the cluster\'s nodes answer exec with different protocols (a version skew?); the next change retries',
+      });
     }
     return halfClose ? outcome : blameWrapper(outcome, command[0]!);
   }
@@ -129,8 +132,15 @@ function connect(
       if (result instanceof Error) reject(result);
       else resolve(result);
     };
-    const timer = setTimeout(() => finish(new Error(`exec ${command[0]} in ${target.pod} timed out`)), options.timeoutMs ?? 30_000);
-    const onAbort = (): void => finish(new Error('interrupted'));
+    const failure = (detail: string, hint: string, cause?: unknown): DevloopError =>
+      new DevloopError('SYNC_FAILED', `exec ${command[0]} in ${target.pod}: ${detail}`, { hint, cause });
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const timer = setTimeout(
+      () => finish(failure(`no answer within ${timeoutMs / 1000}s`, 'the container or the API server is stuck; the next change retries')),
+      timeoutMs,
+    );
+    const onAbort = (): void => finish(options.signal?.reason instanceof Error ? options.signal.reason : new DevloopError('INTERRUPTED', 'interrupted'));
+    if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     const onStatus = (status: V1StatusLike): void => {
@@ -153,7 +163,9 @@ function connect(
         socket = ws;
         if (done) return ws.close();
         // Without a status (a server closing early) the socket close ends the wait.
-        ws.addEventListener('close', () => setTimeout(() => finish(new Error(`exec ${command[0]} in ${target.pod}: connection closed without a status`)), 50));
+        ws.addEventListener('close', () =>
+          setTimeout(() => finish(failure('connection closed without a status', 'the API server or kubelet ended the exec stream early; the next change retries')), 50),
+        );
         negotiated.set(server, ws.protocol);
         if (!input || !stdin) return;
         // The command was shaped for a protocol: if the server picked the other kind, nothing was sent yet.
@@ -161,6 +173,9 @@ function connect(
         stdin.write(input.data);
         if (input.halfClose) stdin.end();
       })
-      .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
+      .catch((error: unknown) =>
+        // client-node rejects with the socket's ErrorEvent (a `message`, not an Error) when the upgrade fails.
+        finish(failure(firstLine((error as { message?: string }).message ?? String(error)), 'check that the pod still runs and that your user may create pods/exec', error)),
+      );
   });
 }

@@ -180,6 +180,9 @@ describe.each(servers)('sync into pods (fake API server $version, exec $protocol
     const ok = await execInContainer(ctx.kube, target, ['cat', '/app/public/nothing']);
     expect(ok.exitCode).toBe(1);
     expect(ok.stderr).toMatch(/ENOENT|No such file/);
+    // a failed upgrade (no such pod) is a typed one-line error, not an ErrorEvent
+    const gone = await execInContainer(ctx.kube, { ...target, pod: 'gone' }, ['true']).catch((error: unknown) => error);
+    expect(gone).toMatchObject({ code: 'SYNC_FAILED', message: expect.stringMatching(/^exec true in gone: .*404/) });
     const missing = await execInContainer(ctx.kube, target, ['python3', '-c', '1']);
     expect(missing.notFound).toBe(true);
     expect(missing.message).toMatch(/executable file not found/);
