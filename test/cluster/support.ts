@@ -112,7 +112,7 @@ export interface ShellAppOptions {
 
 /**
  * A project with one docker artifact `web`: busybox httpd serving `www/` on 8080 (readiness probe on
- * `/version`, 2 s grace), printing `starting <pod> version=<www/version>` at start and one line per
+ * `/version`, 2 s grace, exits on SIGTERM), printing `starting <pod> version=<www/version>` at start and one line per
  * request; `www/public/**` syncs to /www/public. Deployment + Service `web` (port 80 → 8080).
  */
 export async function shellApp(name: string, options: ShellAppOptions = {}): Promise<ShellApp> {
@@ -129,8 +129,9 @@ export async function shellApp(name: string, options: ShellAppOptions = {}): Pro
     `ARG BASE
 FROM \${BASE}
 COPY www /www
-# -v logs each request on stderr: the log stream then shows the requests too.
-CMD ["sh", "-c", "echo starting $HOSTNAME version=$(cat /www/version); exec httpd -f -v -p 8080 -h /www"]
+# -v logs each request on stderr. SIGTERM stops the server at once, like most apps (busybox httpd as
+# PID 1 would ignore it and serve until killed): a deleted pod refuses connections right away.
+CMD ["sh", "-c", "echo starting $HOSTNAME version=$(cat /www/version); httpd -f -v -p 8080 -h /www & trap 'kill $!; exit 0' TERM; wait"]
 `,
   );
   await writeFile(
