@@ -10,8 +10,9 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: ['test/cluster/**'] } },
-      // The real-cluster suite (test/cluster/, DEVLOOP_TEST_KUBECONFIG): one file at a time, so it takes
-      // one worker and the cluster's own CPU while the other worker keeps running the rest.
+      // The real-cluster suite (test/cluster/, DEVLOOP_TEST_KUBECONFIG): its files run one at a time after
+      // the rest (vitest runs a project without file parallelism as a last, sequential group), so the
+      // cluster's own CPU (kubelet, containerd, builds) never competes with the fast suite, nor with itself.
       {
         extends: true,
         test: {
