@@ -5,6 +5,7 @@
  * registry). The CLI itself runs through test/e2e/support.ts (`devloop`, `startDevloop`).
  */
 import * as k8s from '@kubernetes/client-node';
+import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -182,7 +183,19 @@ deploy:
   statusCheck: {timeout: 90s}
 ${options.extraConfig ?? ''}`,
   );
-  return { dir, base, env: { DEVLOOP_DEFAULT_REPO: `${registry}/devloop-cluster-${name}-${randomBytes(3).toString('hex')}` }, remove: project.remove };
+  const repo = `${registry}/devloop-cluster-${name}-${randomBytes(3).toString('hex')}`;
+  return {
+    dir,
+    base,
+    env: { DEVLOOP_DEFAULT_REPO: repo },
+    async remove() {
+      // The images devloop built for this project stay in dockerd otherwise (one repository per project).
+      const images = await execa('docker', ['images', '-q', '--filter', `reference=${repo}/*`], { reject: false });
+      const ids = [...new Set(String(images.stdout).split('\n').filter(Boolean))];
+      if (ids.length) await execa('docker', ['rmi', '--force', ...ids], { reject: false, timeout: 60_000 });
+      await project.remove();
+    },
+  };
 }
 
 /** One GET with a short timeout: the body, or undefined when the request failed. */
