@@ -203,7 +203,8 @@ function now(): string {
 function managerLabel(entry: ManagedFieldsEntry): string {
   let label = JSON.stringify(entry.manager);
   if (entry.subresource) label += ` with subresource ${JSON.stringify(entry.subresource)}`;
-  if (entry.operation === 'Update') label += ` using ${entry.apiVersion}${entry.time ? ` at ${entry.time}` : ''}`;
+  // The real server names the API version of an Update manager, not its time.
+  if (entry.operation === 'Update') label += ` using ${entry.apiVersion}`;
   return label;
 }
 

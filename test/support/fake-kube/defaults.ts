@@ -40,6 +40,11 @@ function defaultTemplate(object: KubeObject): void {
 let nextClusterIP = 10;
 
 export function applyDefaults(object: KubeObject, creating: boolean): void {
+  // ObjectMeta's maps are omitempty: an apply that drops the last label leaves no `labels: {}`.
+  for (const key of ['labels', 'annotations'] as const) {
+    const map = object.metadata[key];
+    if (map && typeof map === 'object' && Object.keys(map).length === 0) delete object.metadata[key];
+  }
   const spec = object.spec;
   switch (object.kind) {
     case 'Pod':

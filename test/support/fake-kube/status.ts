@@ -49,7 +49,7 @@ export const statuses = {
   conflict: (ref: ResourceRef, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again') =>
     failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(ref)} "${name}": ${why}`, details(ref, name)),
   applyConflict: (message: string, causes: { message: string; field: string }[]) =>
-    failure(409, 'Conflict', message, { causes: causes.map((c) => ({ type: 'FieldManagerConflict', message: c.message, field: c.field })) }),
+    failure(409, 'Conflict', message, { causes: causes.map((c) => ({ reason: 'FieldManagerConflict', message: c.message, field: c.field })) }),
   /**
    * 422. `kind` is the Kind ("Deployment"), `group` its group; causes carry `field` and the message
    * after the field ("Required value", `Invalid value: 0: must be between…`).
@@ -58,7 +58,8 @@ export const statuses = {
     const qualifiedKind = group ? `${kind}.${group}` : kind;
     const rendered = causes.map((c) => `${c.field}: ${c.message}`);
     const list = rendered.length === 1 ? rendered[0] : `[${rendered.join(', ')}]`;
-    const det: NonNullable<Status['details']> = { name, kind };
+    // `name` is omitempty on the wire: PatchOptions errors (name "") carry none.
+    const det: NonNullable<Status['details']> = name ? { name, kind } : { kind };
     if (group) det.group = group;
     det.causes = causes.map((c) => ({ reason: c.reason, message: c.message, field: c.field }));
     return failure(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${list}`, det);

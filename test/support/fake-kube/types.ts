@@ -74,7 +74,7 @@ export interface Status {
     group?: string;
     kind?: string;
     uid?: string;
-    causes?: { reason?: string; message: string; field?: string; type?: string }[];
+    causes?: { reason?: string; message: string; field?: string }[];
     retryAfterSeconds?: number;
   };
   code: number;
