@@ -12,7 +12,7 @@ import { ConfigError, DevloopError } from '../../errors.js';
 import { resolveInside } from '../../util/inside.js';
 import type { ArtifactConfig } from '../../config/types.js';
 import { abortError, CommandFailedError } from '../../compile/index.js';
-import { displayCommand, runStreaming, type StreamingResult } from '../../compile/process.js';
+import { displayCommand, runStreaming, type StreamingResult } from '../../util/process.js';
 import { pingRegistry } from '../head.js';
 import { classifyDockerFailure, parsePushDigest, type DockerFailure } from './output.js';
 
@@ -42,7 +42,7 @@ export interface DockerImageBuilder extends ImageBuilder {
 let buildxProbe: Promise<boolean> | undefined;
 /** Whether `docker buildx` exists (probed once per process, only when something is built). */
 function buildxAvailable(env: Record<string, string> | undefined): Promise<boolean> {
-  buildxProbe ??= import('execa').then(({ execa }) => execa('docker', ['buildx', 'version'], { env, reject: false, timeout: 10_000 })).then((r) => r.exitCode === 0);
+  buildxProbe ??= runStreaming({ file: 'docker', args: ['buildx', 'version'], env, timeoutMs: 10_000 }).then((r) => r.exitCode === 0);
   return buildxProbe;
 }
 
@@ -238,9 +238,8 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
     },
 
     async localImageId(ref, signal) {
-      const { execa } = await import('execa');
-      const result = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { env, reject: false, cancelSignal: signal, timeout: 20_000 });
-      return result.exitCode === 0 ? String(result.stdout).trim() || undefined : undefined;
+      const result = await runStreaming({ file: 'docker', args: ['image', 'inspect', '--format', '{{.Id}}', ref], env, signal, timeoutMs: 20_000 });
+      return result.exitCode === 0 ? result.stdout.join('\n').trim() || undefined : undefined;
     },
   };
   return builder;
