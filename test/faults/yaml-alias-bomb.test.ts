@@ -7,8 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfigText } from '../../src/config/load.js';
 import { parseManifests } from '../../src/render/parse.js';
 import { ConfigError, DevloopError } from '../../src/errors.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { devloop, ensureBuilt } from '../cli/helpers.js';
 import { removeTemps, tempTree } from '../support/tmp.js';
+import { startFakeKube } from '../support/fake-kube/index.js';
+import { startDev } from '../dev/harness.js';
 
 /** Nine levels of nine aliases each: 9^9 (387 million) strings once expanded. */
 function bomb(firstLine: number): { text: string; line: number } {
@@ -66,5 +70,28 @@ describe('YAML alias bomb', () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/devloop\.yaml:\d+:\d+: \w+(\[\d+\])*: excessive alias count/);
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  test('`dev` refuses it on reload, keeps the previous config running, and still stops cleanly', async () => {
+    const fake = await startFakeKube();
+    const config = `${head}manifests: [k8s/*.yaml]\n`;
+    const dir = await tempTree('devloop-faults-bomb-dev-', {
+      'devloop.yaml': config,
+      'k8s/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: "1"}\n',
+    });
+    const dev = startDev({ dir, env: { ...process.env, KUBECONFIG: fake.kubeconfigPath, NO_COLOR: '1' } }, ['--debounce', '100']);
+    try {
+      await dev.waitFor((e) => e.type === 'iteration' && e.status === 'ok' && e.n === 1, 30_000);
+      const from = dev.events.length;
+      await writeFile(join(dir, 'devloop.yaml'), `${config}${bomb(5).text}`);
+      const error = await dev.waitFor((e) => e.type === 'error', 15_000, from);
+      expect(error.message).toMatch(/^devloop\.yaml is invalid, still running the previous config: devloop\.yaml:\d+:\d+: \w+(\[\d+\])*: excessive alias count/);
+      expect(dev.child.exitCode).toBeNull(); // still running, on the previous config
+      dev.child.kill('SIGTERM');
+      expect(await dev.exited).not.toBeNull();
+    } finally {
+      if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
+      await fake.stop();
+    }
   });
 });
