@@ -160,12 +160,13 @@ async function insideContext(context: string, realContext: string, path: string,
       throw new ConfigError('OCI_LAYER_OUTSIDE_CONTEXT', `oci layer source "${shown}" is outside the build context ${context}`, {
         hint: 'layer sources are relative paths or globs inside the artifact context (no "../" or absolute paths)',
       });
-    case 'link':
-      throw new DevloopError(
-        'OCI_SYMLINK_OUTSIDE_CONTEXT',
-        `oci layer source "${shown}" goes through the symlink "${toPosix(inside.link)}", which points outside the build context (to ${inside.target})`,
-        { hint: 'copy the files into the context, or make the link point inside it' },
-      );
+    case 'link': {
+      const link = toPosix(inside.link);
+      const via = link === posix.normalize(toPosix(shown)) ? 'is a symlink that' : `goes through the symlink "${link}", which`;
+      throw new DevloopError('OCI_SYMLINK_OUTSIDE_CONTEXT', `oci layer source "${shown}" ${via} points outside the build context (to ${inside.target})`, {
+        hint: 'copy the files into the context, or make the link point inside it',
+      });
+    }
     case 'broken':
       throw new DevloopError('OCI_SYMLINK_BROKEN', `oci layer source "${shown}" goes through the symlink "${toPosix(inside.link)}", which points to nothing`, {
         hint: 'fix or remove the link',
