@@ -67,10 +67,11 @@ async function findTargets(request: SyncRequest): Promise<ExecTarget[]> {
 /**
  * Refuses a changed file whose real location is outside the context (reached through a symlinked
  * folder such as `public/od -> /outside`), naming the file and the link, before anything is sent.
+ * Only its folder is resolved: a file that is itself a symlink is sent as a link, never followed.
  */
 export async function checkSyncSources(context: string, copies: readonly Pick<SyncCopy, 'local'>[]): Promise<void> {
   for (const { local } of copies) {
-    const inside = await resolveInside(context, local);
+    const inside = await resolveInside(context, posix.dirname(local));
     if (inside.ok || inside.reason === 'missing') continue; // a file deleted since the save: tar reports it
     const shown = posix.relative(context, local) || local;
     const link = inside.reason === 'path' ? '' : ` through the symlink "${inside.link}"`;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { collectLayerFiles } from '../../src/build/oci/sources.js';
 import { checkDockerfile } from '../../src/build/docker/index.js';
 import { checkSyncSources } from '../../src/sync/index.js';
+import { syncArchive } from '../../src/sync/tar.js';
 import type { ArtifactConfig } from '../../src/config/types.js';
 import { devloop, ensureBuilt } from '../cli/helpers.js';
 import { removeTemps, tempDir, writeTree } from '../support/tmp.js';
@@ -122,8 +123,13 @@ describe('sync sources', () => {
     await expect(checkSyncSources(ctx, [{ local: join(ctx, 'www/etcdir/hostname') }])).rejects.toMatchObject({ code: 'SYNC_OUTSIDE_CONTEXT' });
   });
 
-  test('files inside (also through an inside link) pass', async () => {
+  test('files inside (also through an inside link) pass; a file that is itself a link is sent as a link', async () => {
     await mkdir(join(ctx, 'www/sub'), { recursive: true });
-    await expect(checkSyncSources(ctx, [{ local: join(ctx, 'www/index.html') }, { local: join(ctx, 'www/in/logo.txt') }])).resolves.toBeUndefined();
+    await symlink('/etc/hostname', join(ctx, 'www/sub/host'));
+    const copies = [{ local: join(ctx, 'www/index.html') }, { local: join(ctx, 'www/in/logo.txt') }, { local: join(ctx, 'www/sub/host') }];
+    await expect(checkSyncSources(ctx, copies)).resolves.toBeUndefined();
+    const archive = await syncArchive([{ local: join(ctx, 'www/sub/host'), name: 'host' }]);
+    expect(archive.subarray(156, 157).toString()).toBe('2'); // tar type flag: symlink
+    expect(archive.subarray(157, 157 + 13).toString()).toBe('/etc/hostname');
   });
 });
