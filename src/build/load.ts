@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { PushMode } from '../config/types.js';
 import { DevloopError } from '../errors.js';
-import { runStreaming, displayCommand } from '../compile/process.js';
+import { runStreaming, displayCommand } from '../util/process.js';
 import { abortError } from '../compile/index.js';
 import type { Emit } from '../events/bus.js';
 

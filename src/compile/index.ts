@@ -5,7 +5,7 @@
 import type { ArtifactConfig } from '../config/types.js';
 import type { Emit } from '../events/bus.js';
 import { DevloopError, firstLine } from '../errors.js';
-import { displayCommand, runStreaming } from './process.js';
+import { displayCommand, runStreaming } from '../util/process.js';
 
 /** A failed user or tool command; `outputTail` holds its last output lines (also streamed as logs). */
 export class CommandFailedError extends DevloopError {

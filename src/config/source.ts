@@ -54,6 +54,8 @@ export function configError(
 }
 
 const MAX_DEPTH = 64;
+/** Aliases expanded per document, nested ones included: the limit manifests get from yaml's maxAliasCount. */
+export const MAX_ALIAS_COUNT = 100;
 
 export function parseSource(text: string, displayName: string, env: NodeJS.ProcessEnv): SourceDoc {
   const lineCounter = new LineCounter();
@@ -69,6 +71,9 @@ export function parseSource(text: string, displayName: string, env: NodeJS.Proce
     });
   }
   const meta: MetaMap = new WeakMap();
+  // Each alias is expanded in place, so nested aliases multiply: a few hundred bytes can expand to
+  // billions of values (an "alias bomb"). Count every expansion and stop early.
+  let aliasCount = 0;
 
   const convert = (node: unknown, path: PathSegment[], depth: number): unknown => {
     if (depth > MAX_DEPTH) {
@@ -76,6 +81,16 @@ export function parseSource(text: string, displayName: string, env: NodeJS.Proce
     }
     if (node === null || node === undefined) return null;
     if (isAlias(node)) {
+      if (++aliasCount > MAX_ALIAS_COUNT) {
+        throw configError(
+          displayName,
+          nodePos(node),
+          path,
+          `excessive alias count: more than ${MAX_ALIAS_COUNT} aliases to expand (nested aliases multiply)`,
+          'use fewer YAML aliases (*name); a handful of nested ones can expand to gigabytes',
+          'CONFIG_YAML',
+        );
+      }
       return convert(node.resolve(doc as Document), path, depth + 1);
     }
     if (isScalar(node)) return scalarValue(node, path);

@@ -99,10 +99,10 @@ async function fromHelper(name: string, registry: string, origin: string, env: N
   const program = `docker-credential-${name}`;
   const source = `${program} (${origin})`;
   const serverUrl = configKeys(registry)[0] === 'index.docker.io' ? 'https://index.docker.io/v1/' : registry;
-  // Loaded lazily: execa is costly to import and most pushes need no credential helper.
-  const { execa } = await import('execa');
-  const result = await execa(program, ['get'], { input: serverUrl, reject: false, timeout: HELPER_TIMEOUT_MS, env });
-  if (result.failed && (result as { code?: string }).code === 'ENOENT') {
+  // Loaded lazily: most pushes need no credential helper.
+  const { runStreaming } = await import('../util/process.js');
+  const result = await runStreaming({ file: program, args: ['get'], input: serverUrl, timeoutMs: HELPER_TIMEOUT_MS, env });
+  if (result.spawnErrorCode === 'ENOENT') {
     if (optional) return undefined;
     throw new DevloopError('CREDENTIAL_HELPER', `credential helper ${program} for ${registry} is not installed`, {
       hint: `install ${program} or remove it from ${origin}`,
@@ -113,14 +113,14 @@ async function fromHelper(name: string, registry: string, origin: string, env: N
   }
   if (result.exitCode !== 0) {
     // The protocol's "not found" answer: no credentials for this server, which is not an error.
-    if (/not found/i.test(String(result.stdout) + String(result.stderr))) return undefined;
+    if (/not found/i.test([...result.stdout, ...result.stderr].join('\n'))) return undefined;
     throw new DevloopError('CREDENTIAL_HELPER', `credential helper ${program} failed for ${registry} (exit ${result.exitCode})`, {
       hint: `run \`echo ${serverUrl} | ${program} get\` to see why`,
     });
   }
   let answer: { Username?: string; Secret?: string };
   try {
-    answer = JSON.parse(String(result.stdout)) as { Username?: string; Secret?: string };
+    answer = JSON.parse(result.stdout.join('\n')) as { Username?: string; Secret?: string };
   } catch {
     throw new DevloopError('CREDENTIAL_HELPER', `credential helper ${program} printed something that is not JSON for ${registry}`);
   }

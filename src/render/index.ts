@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import type { ImagePathRule, LoadedConfig } from '../config/types.js';
 import type { Emit } from '../events/bus.js';
 import { DevloopError } from '../errors.js';
+import { checkDuplicates } from './duplicates.js';
 import { findManifestFiles } from './files.js';
 import { rewriteImages } from './images.js';
 import { addLabels, devloopLabels } from './labels.js';
@@ -24,6 +25,8 @@ export interface RenderOptions {
   images: readonly ImageReplacement[];
   /** Dev sessions label their objects with their run id. */
   runId?: string;
+  /** Where objects without a namespace go (to tell duplicates apart); unknown without a cluster. */
+  namespace?: string;
   emit?: Emit;
 }
 
@@ -42,6 +45,7 @@ export async function renderManifests(options: RenderOptions): Promise<Rendered>
     images: options.images,
     imagePaths: loaded.config.render.imagePaths,
     runId: options.runId,
+    namespace: options.namespace,
   });
   for (const image of rendered.unusedImages) {
     options.emit?.({
@@ -80,10 +84,12 @@ export interface RenderSettings {
   images: readonly ImageReplacement[];
   imagePaths: readonly ImagePathRule[];
   runId?: string;
+  namespace?: string;
 }
 
 /** Pure: copies of `parsed` with images replaced and labels added. */
 export function renderObjects(parsed: readonly ManifestObject[], settings: RenderSettings): Rendered {
+  checkDuplicates(parsed, settings.namespace);
   const labels = devloopLabels(settings.configName, settings.runId);
   const used = new Set<string>();
   const objects = parsed.map(({ object, source }) => {

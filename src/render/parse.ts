@@ -4,6 +4,7 @@
  */
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { DevloopError } from '../errors.js';
+import { MAX_ALIAS_COUNT } from '../config/source.js';
 import type { KubeObject, ManifestObject } from './types.js';
 
 /** Parses one file's text. `file` is only used in messages and sources. */
@@ -21,7 +22,15 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
     }
     const start = document.contents?.range?.[0] ?? document.range[0];
     const line = lineCounter.linePos(start).line;
-    const value: unknown = document.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      // yaml throws a ReferenceError for an alias bomb ("Excessive alias count ...").
+      throw new DevloopError('MANIFEST_INVALID_YAML', `${file}:${line}: invalid YAML: ${firstSentence((error as Error).message)}`, {
+        hint: `use fewer YAML aliases (at most ${MAX_ALIAS_COUNT} expansions per document)`,
+      });
+    }
     if (value === null || value === undefined) continue; // an empty document (`---` at the end)
     for (const object of expandLists(value, file, line)) objects.push({ object, source: { file, line } });
   }

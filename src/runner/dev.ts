@@ -277,6 +277,7 @@ async function applyPlan(
           kube: state.kube,
           signal,
           build,
+          context: state.loaded.config.build.artifacts.find((a) => a.image === action.image)!.context,
           namespaces: namespacesOf(state),
           labelSelector: selectorOf(state),
           copy: action.copy,

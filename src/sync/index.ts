@@ -12,6 +12,7 @@ import type { KubeClient } from '../kube/client.js';
 import type { SyncCopy, SyncRemove } from '../plan/index.js';
 import { execInContainer, type ExecResult, type ExecTarget } from './exec.js';
 import { isInside } from './map.js';
+import { resolveInside } from '../util/inside.js';
 import { syncArchive } from './tar.js';
 
 export class SyncUnavailable extends DevloopError {
@@ -26,6 +27,8 @@ export interface SyncRequest {
   kube: KubeClient;
   signal: AbortSignal;
   build: BuildResult;
+  /** The artifact's context: every copied file must really lie inside it. */
+  context: string;
   namespaces: string[];
   /** Selects this session's pods (devloop labels with the run id). */
   labelSelector: string;
@@ -40,6 +43,7 @@ export interface SyncOutcome {
 }
 
 export async function syncToPods(request: SyncRequest): Promise<SyncOutcome> {
+  await checkSyncSources(request.context, request.copy);
   const targets = await findTargets(request);
   await Promise.all(targets.map((target) => syncContainer(request, target)));
   return { containers: targets.map((t) => `${t.namespace}/${t.pod} ${t.container}`), files: request.copy.length + request.remove.length };
@@ -59,6 +63,23 @@ async function findTargets(request: SyncRequest): Promise<ExecTarget[]> {
     }
   }
   return targets;
+}
+
+/**
+ * Refuses a changed file whose real location is outside the context (reached through a symlinked
+ * folder such as `public/od -> /outside`), naming the file and the link, before anything is sent.
+ * Only its folder is resolved: a file that is itself a symlink is sent as a link, never followed.
+ */
+export async function checkSyncSources(context: string, copies: readonly Pick<SyncCopy, 'local'>[]): Promise<void> {
+  for (const { local } of copies) {
+    const inside = await resolveInside(context, posix.dirname(local));
+    if (inside.ok || inside.reason === 'missing') continue; // a file deleted since the save: tar reports it
+    const shown = posix.relative(context, local) || local;
+    const link = inside.reason === 'path' ? '' : ` through the symlink "${inside.link}"`;
+    throw new DevloopError('SYNC_OUTSIDE_CONTEXT', `refusing to sync "${shown}": it leads outside the artifact context${link}`, {
+      hint: 'sync copies files from inside the context only; copy the file in, or make the link point inside it',
+    });
+  }
 }
 
 /** Whether a pod's image reference is the build's (by digest when both have one, else repo + tag). */

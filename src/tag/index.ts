@@ -105,14 +105,14 @@ export function renderTag(policy: TagPolicy, values: TagValues): string {
 
 /** Commit and dirtiness of the git work tree holding `dir`. */
 export async function gitState(dir: string, signal?: AbortSignal): Promise<GitState> {
-  const { execa } = await import('execa');
-  const head = await execa('git', ['rev-parse', '--short=7', 'HEAD'], { cwd: dir, reject: false, cancelSignal: signal });
-  if (head.failed || head.exitCode !== 0) {
-    const notFound = (head as { code?: string }).code === 'ENOENT';
+  const { runStreaming } = await import('../util/process.js');
+  const head = await runStreaming({ file: 'git', args: ['rev-parse', '--short=7', 'HEAD'], cwd: dir, signal });
+  if (head.exitCode !== 0) {
+    const notFound = head.spawnErrorCode === 'ENOENT';
     throw new DevloopError('TAG_GIT_FAILED', notFound ? 'tag policy gitCommit needs git, which is not installed' : `tag policy gitCommit: ${dir} is not in a git repository with a commit`, {
       hint: 'use tagPolicy: inputDigest, or commit once (`git init && git commit`)',
     });
   }
-  const status = await execa('git', ['status', '--porcelain', '--untracked-files=normal'], { cwd: dir, reject: false, cancelSignal: signal });
-  return { commit: String(head.stdout).trim(), dirty: String(status.stdout).trim() !== '' };
+  const status = await runStreaming({ file: 'git', args: ['status', '--porcelain', '--untracked-files=normal'], cwd: dir, signal });
+  return { commit: head.stdout.join('\n').trim(), dirty: status.stdout.join('\n').trim() !== '' };
 }

@@ -64,6 +64,7 @@ describe.skipIf(!kubeconfig && !servicesRequired)('file sync on a real cluster (
     kube,
     signal: new AbortController().signal,
     build,
+    context: local,
     namespaces: [namespace],
     labelSelector: `devloop.dev/run-id=${runId}`,
     copy,

@@ -99,7 +99,7 @@ export interface DevProcess {
   exited: Promise<number | null>;
 }
 
-export function startDev(project: Project, args: string[] = []): DevProcess {
+export function startDev(project: Pick<Project, 'dir' | 'env'>, args: string[] = []): DevProcess {
   const child = spawn(process.execPath, [bin, 'dev', '--output', 'json', ...args], {
     cwd: project.dir,
     env: project.env,

@@ -97,7 +97,7 @@ export async function busyboxBaseImage(registry: string): Promise<string> {
   await mkdir(join(root, 'bin'), { recursive: true });
   await mkdir(join(root, 'tmp'), { recursive: true });
   await copyFile('/bin/busybox', join(root, 'bin', 'busybox'));
-  for (const applet of ['sh', 'echo', 'cat', 'tar', 'ls', 'rm', 'mkdir', 'httpd', 'sleep', 'env', 'wget']) {
+  for (const applet of ['sh', 'echo', 'cat', 'tar', 'ls', 'rm', 'mkdir', 'httpd', 'sleep', 'env', 'wget', 'head']) {
     await symlink('busybox', join(root, 'bin', applet));
   }
   await execa('sh', ['-c', 'tar -C "$1" --numeric-owner --owner=0 --group=0 -c . | docker import -c "ENV PATH=/bin" - "$2"', 'sh', root, ref]);

@@ -2,15 +2,17 @@
  * The Docker CLI builder: `docker build` (BuildKit through `docker buildx` when it is installed,
  * the classic builder otherwise) and `docker push` with bounded retries.
  */
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { ImageBuilder, ImageBuildRequest } from '../types.js';
 import type { Emit } from '../../events/bus.js';
 import type { StageName } from '../../events/types.js';
-import { DevloopError } from '../../errors.js';
+import { ConfigError, DevloopError } from '../../errors.js';
+import { resolveInside } from '../../util/inside.js';
+import type { ArtifactConfig } from '../../config/types.js';
 import { abortError, CommandFailedError } from '../../compile/index.js';
-import { displayCommand, runStreaming, type StreamingResult } from '../../compile/process.js';
+import { displayCommand, runStreaming, type StreamingResult } from '../../util/process.js';
 import { pingRegistry } from '../head.js';
 import { classifyDockerFailure, parsePushDigest, type DockerFailure } from './output.js';
 
@@ -40,7 +42,7 @@ export interface DockerImageBuilder extends ImageBuilder {
 let buildxProbe: Promise<boolean> | undefined;
 /** Whether `docker buildx` exists (probed once per process, only when something is built). */
 function buildxAvailable(env: Record<string, string> | undefined): Promise<boolean> {
-  buildxProbe ??= import('execa').then(({ execa }) => execa('docker', ['buildx', 'version'], { env, reject: false, timeout: 10_000 })).then((r) => r.exitCode === 0);
+  buildxProbe ??= runStreaming({ file: 'docker', args: ['buildx', 'version'], env, timeoutMs: 10_000 }).then((r) => r.exitCode === 0);
   return buildxProbe;
 }
 
@@ -54,6 +56,31 @@ export function dockerBuildArgs(request: Pick<ImageBuildRequest, 'artifact' | 'r
   if (docker.target) args.push('--target', docker.target);
   args.push(artifact.context);
   return args;
+}
+
+/**
+ * The Dockerfile must really lie (links resolved) inside the artifact context or the project folder
+ * (the one holding devloop.yaml, for Skaffold's `dockerfile: ../Dockerfile`). Anything else is refused
+ * before docker reads it: docker's parse errors quote the file's lines, which must never show an
+ * arbitrary file such as a key outside the project.
+ */
+export async function checkDockerfile(artifact: ArtifactConfig, projectDir: string): Promise<void> {
+  const written = artifact.docker!.dockerfile;
+  const dockerfile = resolve(artifact.context, written);
+  const inContext = await resolveInside(artifact.context, dockerfile);
+  if (inContext.ok) return;
+  const inProject = await resolveInside(projectDir, dockerfile);
+  if (inProject.ok) return;
+  if (inContext.reason === 'missing' || inProject.reason === 'missing') {
+    throw new DevloopError('DOCKERFILE_MISSING', `${artifact.image}: Dockerfile not found: ${relative(process.cwd(), dockerfile) || dockerfile}`, {
+      hint: 'create it, or set docker.dockerfile (relative to the artifact context) in devloop.yaml',
+    });
+  }
+  const link = inContext.reason === 'link' || inContext.reason === 'broken' ? inContext : inProject.reason === 'link' || inProject.reason === 'broken' ? inProject : undefined;
+  const through = link ? ` (through the symlink "${link.link}")` : '';
+  throw new ConfigError('DOCKERFILE_OUTSIDE', `${artifact.image}: docker.dockerfile "${written}" is outside the build context and the project folder${through}`, {
+    hint: 'put the Dockerfile in the artifact context or next to devloop.yaml',
+  });
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -147,14 +174,7 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
     async build(request) {
       const { artifact, emit, signal } = request;
       if (!artifact.docker) throw new DevloopError('INTERNAL', `${artifact.image}: the docker builder got an artifact without docker settings`);
-      const dockerfile = resolve(artifact.context, artifact.docker.dockerfile);
-      try {
-        await access(dockerfile);
-      } catch {
-        throw new DevloopError('DOCKERFILE_MISSING', `${artifact.image}: Dockerfile not found: ${relative(process.cwd(), dockerfile) || dockerfile}`, {
-          hint: 'create it, or set docker.dockerfile (relative to the artifact context) in devloop.yaml',
-        });
-      }
+      await checkDockerfile(artifact, request.projectDir);
       const scratch = await mkdtemp(join(tmpdir(), 'devloop-build-'));
       let imageId: string | undefined;
       try {
@@ -218,9 +238,8 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
     },
 
     async localImageId(ref, signal) {
-      const { execa } = await import('execa');
-      const result = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { env, reject: false, cancelSignal: signal, timeout: 20_000 });
-      return result.exitCode === 0 ? String(result.stdout).trim() || undefined : undefined;
+      const result = await runStreaming({ file: 'docker', args: ['image', 'inspect', '--format', '{{.Id}}', ref], env, signal, timeoutMs: 20_000 });
+      return result.exitCode === 0 ? result.stdout.join('\n').trim() || undefined : undefined;
     },
   };
   return builder;

@@ -4,10 +4,11 @@
  */
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError, DevloopError } from '../../errors.js';
 import type { OciLayerConfig } from '../../config/types.js';
+import { isWithin, resolveInside } from '../../util/inside.js';
 
 export interface LayerFile {
   /** Path in the image, without a leading "/". */
@@ -46,9 +47,9 @@ export async function collectLayerFiles(context: string, layer: OciLayerConfig):
   const scan = picomatch.scan(layer.from);
   if (scan.isGlob) {
     const base = scan.base === '' ? '.' : scan.base;
-    const baseDir = insideContext(context, realContext, base, layer.from);
+    const baseDir = await insideContext(context, realContext, base, layer.from, true);
     const matches = picomatch(layer.from.replace(/^\.\//, ''), { dot: true });
-    const baseExists = await stat(baseDir).then((s) => s.isDirectory(), () => false);
+    const baseExists = baseDir !== undefined && (await stat(baseDir).then((s) => s.isDirectory(), () => false));
     if (baseExists) await walk(context, realContext, baseDir, new Set(), async (abs, rel, stats) => {
       const fromContext = toPosix(relative(context, abs));
       if (!matches(fromContext)) return stats.isDirectory() ? 'descend' : 'skip';
@@ -69,7 +70,7 @@ export async function collectLayerFiles(context: string, layer: OciLayerConfig):
       });
     }
   } else {
-    const abs = insideContext(context, realContext, layer.from, layer.from);
+    const abs = (await insideContext(context, realContext, layer.from, layer.from, false))!;
     const stats = await followInside(realContext, abs, layer.from);
     if (stats.isDirectory()) {
       await walk(context, realContext, abs, new Set(), async (childAbs, rel, childStats) => {
@@ -145,19 +146,36 @@ async function followInside(realContext: string, abs: string, shown: string): Pr
   return stat(abs, { bigint: true });
 }
 
-function insideContext(context: string, realContext: string, path: string, shown: string): string {
-  const abs = resolve(context, path);
-  if (isAbsolute(path) || (!isWithin(context, abs) && !isWithin(realContext, abs))) {
-    throw new ConfigError('OCI_LAYER_OUTSIDE_CONTEXT', `oci layer source "${shown}" is outside the build context ${context}`, {
-      hint: 'layer sources are relative paths or globs inside the artifact context (no "../" or absolute paths)',
-    });
+/**
+ * The absolute path of `path` after checking that every component really stays in the context: a
+ * path through a symlinked folder that leads out is refused even though its last part is no link.
+ * Returns undefined for a missing glob base (the glob then matches nothing).
+ */
+async function insideContext(context: string, realContext: string, path: string, shown: string, glob: boolean): Promise<string | undefined> {
+  const abs = join(context, path);
+  const inside = isAbsolute(path) ? ({ ok: false, reason: 'path' } as const) : await resolveInside(context, path, realContext);
+  if (inside.ok) return abs;
+  switch (inside.reason) {
+    case 'path':
+      throw new ConfigError('OCI_LAYER_OUTSIDE_CONTEXT', `oci layer source "${shown}" is outside the build context ${context}`, {
+        hint: 'layer sources are relative paths or globs inside the artifact context (no "../" or absolute paths)',
+      });
+    case 'link': {
+      const link = toPosix(inside.link);
+      const via = link === posix.normalize(toPosix(shown)) ? 'is a symlink that' : `goes through the symlink "${link}", which`;
+      throw new DevloopError('OCI_SYMLINK_OUTSIDE_CONTEXT', `oci layer source "${shown}" ${via} points outside the build context (to ${inside.target})`, {
+        hint: 'copy the files into the context, or make the link point inside it',
+      });
+    }
+    case 'broken':
+      throw new DevloopError('OCI_SYMLINK_BROKEN', `oci layer source "${shown}" goes through the symlink "${toPosix(inside.link)}", which points to nothing`, {
+        hint: 'fix or remove the link',
+      });
+    case 'missing':
+      if (glob) return undefined;
+      // followInside reports it with the usual "does not exist" message.
+      return abs;
   }
-  return abs;
-}
-
-function isWithin(parent: string, child: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 function normaliseTarget(to: string, from: string): string {

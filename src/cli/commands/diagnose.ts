@@ -49,17 +49,14 @@ async function checkKube(config: DevloopConfig): Promise<Pick<DiagnoseEvent, 'ku
 }
 
 async function checkDocker(signal: AbortSignal): Promise<DiagnoseEvent['docker']> {
-  const { execa } = await import('execa');
+  const { runStreaming } = await import('../../util/process.js');
   try {
-    const result = await execa('docker', ['version', '--format', '{{.Server.Version}}'], {
-      timeout: DOCKER_TIMEOUT_MS,
-      reject: false,
-      cancelSignal: signal,
-    });
-    if (result.exitCode === 0 && result.stdout.trim()) return { ok: true, version: result.stdout.trim() };
-    if ((result as { code?: string }).code === 'ENOENT') return { ok: false, error: 'the docker CLI is not installed' };
+    const result = await runStreaming({ file: 'docker', args: ['version', '--format', '{{.Server.Version}}'], timeoutMs: DOCKER_TIMEOUT_MS, signal });
+    const stdout = result.stdout.join('\n').trim();
+    if (result.exitCode === 0 && stdout) return { ok: true, version: stdout };
+    if (result.spawnErrorCode === 'ENOENT') return { ok: false, error: 'the docker CLI is not installed' };
     if (result.timedOut) return { ok: false, error: `no answer within ${DOCKER_TIMEOUT_MS / 1000}s` };
-    return { ok: false, error: firstLine(String(result.stderr || result.stdout || result.shortMessage)) };
+    return { ok: false, error: firstLine(result.stderr.join('\n') || stdout || `exit code ${result.exitCode}`) };
   } catch (error) {
     return { ok: false, error: firstLine((error as Error).message) };
   }

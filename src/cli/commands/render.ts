@@ -25,7 +25,12 @@ export async function render(ctx: CommandContext, opts: RenderCommandOptions = {
     : await (await import('../../build/planned.js')).plannedBuilds(loaded, ctx.signal);
   const { renderManifests, toYaml } = await import('../../render/index.js');
   const rendered = await timedStage(ctx.emit, 'render', undefined, () =>
-    renderManifests({ loaded, images: builds.map((b) => ({ image: b.image, ref: b.ref })), emit: ctx.emit }),
+    renderManifests({
+      loaded,
+      images: builds.map((b) => ({ image: b.image, ref: b.ref })),
+      namespace: loaded.config.deploy.namespace || undefined,
+      emit: ctx.emit,
+    }),
   );
   const yaml = toYaml(rendered.objects.map((o) => o.object));
   if (opts.out) await writeFileAtomic(resolve(ctx.cwd, opts.out), yaml);
