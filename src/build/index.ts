@@ -6,7 +6,7 @@
 import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
 import type { Emit } from '../events/bus.js';
 import { skippedStage, timedStage } from '../events/bus.js';
-import { DevloopError, toDevloopError } from '../errors.js';
+import { DevloopError, FailuresError, toDevloopError } from '../errors.js';
 import { artifactInputDigest, FileHashCache, listArtifactInputs } from '../inputs/index.js';
 import { join } from 'node:path';
 import { gitState, imageRepository, policyUsesGit, policyUsesTime, renderTag, type GitState } from '../tag/index.js';
@@ -29,18 +29,22 @@ import { mapBounded } from '../util/concurrency.js';
 export type { BuildResult, BuildRunOptions } from './types.js';
 export { chooseDestination, type ImageDestination } from './load.js';
 
-/** Thrown when at least one artifact failed; the others' results are kept for callers that want them. */
-export class BuildFailedError extends DevloopError {
+/**
+ * Thrown when at least one artifact failed; the others' results are kept for callers that want
+ * them. The command boundary reports each artifact's failure (reportFailure), nothing earlier.
+ */
+export class BuildFailedError extends FailuresError {
   constructor(
-    readonly failures: { image: string; error: DevloopError }[],
+    failures: { artifact: string; error: DevloopError }[],
     readonly results: BuildResult[],
     total: number,
   ) {
     const first = failures[0]!.error;
     super(
-      failures.length === 1 ? first.code : 'BUILD_FAILED',
-      failures.length === 1 ? first.message : `${failures.length} of ${total} artifacts failed to build: ${failures.map((f) => f.image).join(', ')}`,
-      { hint: failures.length === 1 ? first.hint : 'each failure is reported above', exitCode: failures.some((f) => f.error.exitCode === 130) ? 130 : 1 },
+      failures,
+      failures.length === 1
+        ? first
+        : { code: 'BUILD_FAILED', message: `${failures.length} of ${total} artifacts failed to build: ${failures.map((f) => f.artifact).join(', ')}`, hint: 'each failure is reported above' },
     );
   }
 }
@@ -98,17 +102,12 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     try {
       return { artifact, result: await buildOne(artifact, shared) };
     } catch (error) {
-      const failure = signal.aborted ? abortError(signal) : toDevloopError(error);
-      // The event carries the artifact; renderers show it, so the message need not repeat it.
-      const prefix = `${artifact.image}: `;
-      const message = failure.message.startsWith(prefix) ? failure.message.slice(prefix.length) : failure.message;
-      emit({ type: 'error', code: failure.code, message, hint: failure.hint, artifact: artifact.image });
-      return { artifact, error: failure };
+      return { artifact, error: signal.aborted ? abortError(signal) : toDevloopError(error) };
     }
   });
   await shared.hashes.save();
   const results = outcomes.flatMap((o) => (o.result ? [o.result] : []));
-  const failures = outcomes.flatMap((o) => (o.error ? [{ image: o.artifact.image, error: o.error }] : []));
+  const failures = outcomes.flatMap((o) => (o.error ? [{ artifact: o.artifact.image, error: o.error }] : []));
   if (failures.length > 0) {
     if (signal.aborted) throw abortError(signal);
     throw new BuildFailedError(failures, results, artifacts.length);

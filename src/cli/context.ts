@@ -1,5 +1,5 @@
-import { DevloopError, toDevloopError } from '../errors.js';
-import { EventBus, type Emit } from '../events/bus.js';
+import { DevloopError } from '../errors.js';
+import { EventBus, reportFailure, type Emit } from '../events/bus.js';
 import type { LoadedConfig } from '../config/types.js';
 import { attachRenderer } from '../ui/attach.js';
 
@@ -67,8 +67,7 @@ export async function runCommand(options: GlobalOptions, work: (ctx: CommandCont
   try {
     exitCode = (await work(ctx)) ?? 0;
   } catch (error) {
-    const failure = toDevloopError(error);
-    bus.emit({ type: 'error', code: failure.code, message: failure.message, hint: failure.hint });
+    const failure = reportFailure(ctx.emit, error);
     if (options.verbose && error instanceof Error && error.stack) renderer.printStack(error);
     exitCode = failure.exitCode;
   } finally {

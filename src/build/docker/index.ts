@@ -248,6 +248,7 @@ async function stage<T>(
     });
     return detailed ? (outcome as { value: T }).value : (outcome as T);
   } catch (error) {
+    if (error instanceof DevloopError) error.stage ??= name;
     emit({ type: 'stage', stage: name, artifact, status: 'error', durationMs: Math.round(performance.now() - started) });
     throw error;
   }

@@ -1,6 +1,5 @@
 import type { CommandContext } from '../context.js';
-import { collectStageDurations } from '../../events/bus.js';
-import { toDevloopError } from '../../errors.js';
+import { collectStageDurations, reportFailure } from '../../events/bus.js';
 import { kubeClientFor, parseTimeoutFlag, readBuildArtifacts } from './shared-deploy.js';
 
 export interface RunOptions {
@@ -45,9 +44,8 @@ export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'r
     return 0;
   } catch (error) {
     unsubscribe();
-    const failure = ctx.signal.aborted && ctx.signal.reason ? toDevloopError(ctx.signal.reason) : toDevloopError(error);
     // The error first, then the iteration result: `--output json` consumers read the last line.
-    ctx.emit({ type: 'error', code: failure.code, message: failure.message, hint: failure.hint });
+    const failure = reportFailure(ctx.emit, ctx.signal.aborted && ctx.signal.reason ? ctx.signal.reason : error);
     ctx.emit({ type: 'iteration', n: 1, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
     return failure.exitCode;
   }
