@@ -15,15 +15,7 @@ import type { BuildResult, BuildRunOptions, ImageBuilder, RegistrySettings } fro
 import { registryManifestDigest } from './head.js';
 import { ArtifactCacheStore, cacheKey, type CacheEntry, type CacheWriter } from './cache.js';
 import { createDockerBuilder, dockerBuilder, type DockerImageBuilder } from './docker/index.js';
-import {
-  chooseDestination,
-  currentContextLight,
-  destinationKey,
-  loadIntoCluster,
-  minikubeDockerEnv,
-  needsKubeContext,
-  type ImageDestination,
-} from './load.js';
+import { destinationKey, loadIntoCluster, minikubeDockerEnv, resolveDestination, type ImageDestination } from './load.js';
 import { mapBounded } from '../util/concurrency.js';
 
 export type { BuildResult, BuildRunOptions } from './types.js';
@@ -68,6 +60,7 @@ interface RunShared {
   registry: RegistrySettings;
   skipCompile: Set<string>;
   git: () => Promise<GitState>;
+  ready: Promise<unknown>;
   docker: () => Promise<DockerImageBuilder>;
   oci: () => Promise<ImageBuilder>;
   now: Date;
@@ -79,10 +72,10 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
   const artifacts = options.only ? config.artifacts.filter((a) => options.only!.includes(a.image)) : config.artifacts;
   if (artifacts.length === 0) return [];
 
-  const kubeContext = needsKubeContext(config.push, options.push)
-    ? loaded.config.deploy.kubeContext || (await (deps.kubeContext ?? currentContextLight)())
-    : '';
-  const destination = chooseDestination(config.push, options.push, kubeContext);
+  let notReady: { error: unknown } | undefined;
+  const ready = options.ready ?? Promise.resolve();
+  ready.catch((error: unknown) => (notReady = { error }));
+  const destination = await resolveDestination(loaded.config, options.push, deps.kubeContext);
   const shared: RunShared = {
     loaded,
     emit,
@@ -93,6 +86,7 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     registry: { insecureRegistries: config.insecureRegistries },
     skipCompile: new Set(options.skipCompile ?? []),
     git: once(() => gitState(loaded.dir, signal)),
+    ready,
     docker: once(() => (deps.docker ? deps.docker(destination, signal) : defaultDockerBuilder(destination, signal))),
     oci: once(deps.oci ?? loadOciBuilder),
     now: (deps.now ?? (() => new Date()))(),
@@ -106,6 +100,7 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     }
   });
   await shared.hashes.save();
+  if (notReady) throw notReady.error; // the artifacts stopped at the gate: one failure, not one per artifact
   const results = outcomes.flatMap((o) => (o.result ? [o.result] : []));
   const failures = outcomes.flatMap((o) => (o.error ? [{ artifact: o.artifact.image, error: o.error }] : []));
   if (failures.length > 0) {
@@ -142,6 +137,8 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
     destination: destinationKey(destination),
     tag: policyUsesTime(policy) ? undefined : tag,
   });
+  await run.ready; // nothing touches a registry, Docker or the compiler before the pre-flight passed
+
 
   const hit = run.cache.get(key);
   if (hit && !signal.aborted) {

@@ -12,6 +12,8 @@ export interface GlobalOptions {
   defaultRepo?: string;
   color: boolean;
   verbose: boolean;
+  /** --skip-preflight: do not check the cluster and registries before building. */
+  skipPreflight?: boolean;
 }
 
 /** What every command receives: the parsed global options, the event channel and a cancel signal. */

@@ -1,6 +1,6 @@
 import type { CommandContext } from '../context.js';
 import { collectStageDurations, reportFailure } from '../../events/bus.js';
-import { kubeClientFor, parseTimeoutFlag, readBuildArtifacts } from './shared-deploy.js';
+import { checkedKubeClient, parseTimeoutFlag, readBuildArtifacts } from './shared-deploy.js';
 
 export interface RunOptions {
   tail?: boolean;
@@ -25,12 +25,13 @@ export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'r
   try {
     const statusCheckTimeoutMs = parseTimeoutFlag(opts.statusCheckTimeout);
     const loaded = await ctx.loadConfig(command);
-    // Loading the Kubernetes client is the slowest import devloop has: do it while the build runs.
-    const kubeClient = kubeClientFor(loaded);
-    kubeClient.catch(() => undefined); // awaited below; avoid an unhandled rejection while building
+    // The pre-flight (cluster and registries answer) runs while the build hashes its inputs; the
+    // build compiles nothing until it passed. It also loads the Kubernetes client, devloop's slowest import.
+    const kubeClient = checkedKubeClient(ctx, loaded, command, Boolean(opts.buildArtifacts));
+    kubeClient.catch(() => undefined); // awaited below
     const builds = opts.buildArtifacts
       ? await readBuildArtifacts(opts.buildArtifacts, ctx.cwd)
-      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal });
+      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal, ready: kubeClient });
     ctx.signal.throwIfAborted();
     const kube = await kubeClient;
     const { deployBuilt } = await import('../../runner/pipeline.js');
