@@ -165,7 +165,9 @@ describe('build faults', () => {
     // The other artifact still built.
     expect(failed.results).toHaveLength(1);
     for (const r of failed.results) localRefs.add(`${r.repo}:${r.tag}`);
-    expect(events).toContainEqual(expect.objectContaining({ type: 'error', artifact: 'broken', code: 'DOCKERFILE_MISSING' }));
+    expect(failed.failures).toEqual([{ artifact: 'broken', error: expect.objectContaining({ code: 'DOCKERFILE_MISSING' }) }]);
+    // Stages only throw: the command boundary reports the failure, once.
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
     expect(stages(events).filter((s) => s.includes(':broken:'))).toEqual([]);
   });
 
