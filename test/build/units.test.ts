@@ -245,6 +245,12 @@ describe('docker output', () => {
       host: 'docker.io',
       problem: 'denied',
     });
+    // The classic builder echoes the FROM line as written: build args are filled in.
+    expect(parsePullFailure(['Step 1/4 : FROM ${BASE}', 'Get "http://127.0.0.1:9/v2/": dial tcp 127.0.0.1:9: connect: connection refused'], { BASE: '127.0.0.1:9/b:1' })).toMatchObject({
+      image: '127.0.0.1:9/b:1',
+      host: '127.0.0.1:9',
+    });
+    expect(parsePullFailure(['Step 1/2 : FROM ${REG:-127.0.0.1:9}/b:$TAG', 'Get "http://127.0.0.1:9/v2/": EOF'], { TAG: '2' })).toMatchObject({ image: '127.0.0.1:9/b:2' });
     expect(parsePullFailure(['Step 1/2 : FROM 10.1.2.3:5000/x', 'Get "https://10.1.2.3:5000/v2/": http: server gave HTTP response to HTTPS client'])).toMatchObject({ host: '10.1.2.3:5000', problem: 'https' });
     expect(parsePullFailure(['Step 2/3 : COPY --from=127.0.0.1:1/tools:1 /t /t', 'invalid from flag value 127.0.0.1:1/tools:1: Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'])).toMatchObject({
       image: '127.0.0.1:1/tools:1',

@@ -129,9 +129,9 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
    * A failed `docker build`: the daemon is down, an image the Dockerfile names could not be pulled
    * (named with the host that failed: never the push registry), or the build itself failed.
    */
-  function buildFailure(image: string, argv: string[], result: StreamingResult): DevloopError {
+  function buildFailure(image: string, argv: string[], result: StreamingResult, buildArgs: Record<string, string>): DevloopError {
     if (classifyDockerFailure(result.tail) === 'daemon') return failure(image, 'build', argv, result, 'daemon', '');
-    const pull = parsePullFailure(result.tail);
+    const pull = parsePullFailure(result.tail, buildArgs);
     if (pull) return pullFailure(image, pull);
     return failure(image, 'build', argv, result, 'other', '');
   }
@@ -172,7 +172,7 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
         await stage(emit, 'build', artifact.image, async () => {
           const args = dockerBuildArgs(request, { buildkit: await buildxAvailable(env), iidFile: join(scratch, 'iid') });
           const result = await run(artifact.image, 'build', args, emit, signal);
-          if (result.exitCode !== 0) throw buildFailure(artifact.image, args, result);
+          if (result.exitCode !== 0) throw buildFailure(artifact.image, args, result, artifact.docker?.buildArgs ?? {});
           imageId = (await readFile(join(scratch, 'iid'), 'utf8').catch(() => '')).trim() || undefined;
           return undefined;
         });

@@ -48,12 +48,13 @@ const NETWORK_REASONS = /connection refused|no such host|i\/o timeout|connection
  * form (`Step 1/3 : FROM x` then the daemon's error) and BuildKit's (`failed to resolve source
  * metadata for x: …`, `> [internal] load metadata for x:`). Undefined when the build failed otherwise.
  */
-export function parsePullFailure(tail: string[]): PullFailure | undefined {
+export function parsePullFailure(tail: string[], buildArgs: Record<string, string> = {}): PullFailure | undefined {
   const lines = meaningfulLines(tail);
   const detail = lines.at(-1);
   if (!detail) return undefined;
-  const image = pulledImage(lines, detail);
-  if (!image) return undefined;
+  const written = pulledImage(lines, detail);
+  if (!written) return undefined;
+  const image = expandArgs(written, buildArgs);
   const url = /\bhttps?:\/\/([^/"\s?]+)/.exec(detail)?.[1];
   const lookup = /\blookup ([^\s:]+)(?: on |: )/.exec(detail)?.[1];
   const host = url ?? lookup ?? registryHost(image);
@@ -64,6 +65,14 @@ export function parsePullFailure(tail: string[]): PullFailure | undefined {
   else if (/manifest unknown|: not found\b|manifest for \S+ not found|not found: manifest/i.test(detail)) problem = 'not-found';
   else if (reason || /dial tcp|\bEOF$/.test(detail)) problem = 'unreachable';
   return { image, host, problem, ...(problem === 'unreachable' ? { reason: reason ?? 'network error' } : {}), detail };
+}
+
+/** The classic builder echoes `FROM ${BASE}` as written: fill in the build args (and `${X:-default}`). */
+function expandArgs(ref: string, args: Record<string, string>): string {
+  return ref.replace(/\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)/g, (whole, braced?: string, fallback?: string, bare?: string) => {
+    const name = (braced ?? bare)!;
+    return args[name] ?? fallback ?? whole;
+  });
 }
 
 function pulledImage(lines: string[], detail: string): string | undefined {
