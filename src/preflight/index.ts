@@ -97,8 +97,8 @@ export async function preflight(options: PreflightOptions): Promise<{ kube?: Kub
   if (failures.length > 1) {
     throw new FailuresError(failures, {
       code: 'PREFLIGHT_FAILED',
+      // The iteration's reason; the events report each failure with its own hint.
       message: `pre-flight: ${failures.map((f) => f.error.message).join('; ')}`,
-      hint: 'each failure is reported above',
     });
   }
   return { kube: (settled[0] as PromiseFulfilledResult<KubeClient | undefined>).value };
