@@ -1,3 +1,5 @@
+import type { StageName } from './events/types.js';
+
 /**
  * Every failure devloop reports is a DevloopError: a stable `code`, a one-line message and a hint.
  * The CLI prints `message` and `hint`; stacks only with --verbose.
@@ -7,13 +9,36 @@ export class DevloopError extends Error {
   readonly hint: string | undefined;
   /** Process exit code the CLI uses when this error ends a command. */
   readonly exitCode: number;
+  /** The stage that failed, set by the stage runner (timedStage) on the way out; shown with the error. */
+  stage: StageName | undefined;
 
-  constructor(code: string, message: string, options: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
+  constructor(code: string, message: string, options: { hint?: string; cause?: unknown; exitCode?: number; stage?: StageName } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? 1;
+    this.stage = options.stage;
+  }
+}
+
+/** One of several independent failures (an artifact's build, a pre-flight check). */
+export interface Failure {
+  error: DevloopError;
+  /** The artifact it belongs to, when it belongs to one. */
+  artifact?: string;
+}
+
+/**
+ * Several independent failures ending one command or iteration. Its own code and message sum
+ * them up (exit code, iteration reason); the command boundary reports each failure once instead.
+ */
+export class FailuresError extends DevloopError {
+  constructor(
+    readonly failures: Failure[],
+    summary: { code: string; message: string; hint?: string },
+  ) {
+    super(summary.code, summary.message, { hint: summary.hint, exitCode: failures.some((f) => f.error.exitCode === 130) ? 130 : 1 });
   }
 }
 

@@ -6,7 +6,7 @@
 import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
 import type { Emit } from '../events/bus.js';
 import { skippedStage, timedStage } from '../events/bus.js';
-import { DevloopError, toDevloopError } from '../errors.js';
+import { DevloopError, FailuresError, toDevloopError } from '../errors.js';
 import { artifactInputDigest, FileHashCache, listArtifactInputs } from '../inputs/index.js';
 import { join } from 'node:path';
 import { gitState, imageRepository, policyUsesGit, policyUsesTime, renderTag, type GitState } from '../tag/index.js';
@@ -15,32 +15,28 @@ import type { BuildResult, BuildRunOptions, ImageBuilder, RegistrySettings } fro
 import { registryManifestDigest } from './head.js';
 import { ArtifactCacheStore, cacheKey, type CacheEntry, type CacheWriter } from './cache.js';
 import { createDockerBuilder, dockerBuilder, type DockerImageBuilder } from './docker/index.js';
-import {
-  chooseDestination,
-  currentContextLight,
-  destinationKey,
-  loadIntoCluster,
-  minikubeDockerEnv,
-  needsKubeContext,
-  type ImageDestination,
-} from './load.js';
+import { destinationKey, loadIntoCluster, minikubeDockerEnv, resolveDestination, type ImageDestination } from './load.js';
 import { mapBounded } from '../util/concurrency.js';
 
 export type { BuildResult, BuildRunOptions } from './types.js';
 export { chooseDestination, type ImageDestination } from './load.js';
 
-/** Thrown when at least one artifact failed; the others' results are kept for callers that want them. */
-export class BuildFailedError extends DevloopError {
+/**
+ * Thrown when at least one artifact failed; the others' results are kept for callers that want
+ * them. The command boundary reports each artifact's failure (reportFailure), nothing earlier.
+ */
+export class BuildFailedError extends FailuresError {
   constructor(
-    readonly failures: { image: string; error: DevloopError }[],
+    failures: { artifact: string; error: DevloopError }[],
     readonly results: BuildResult[],
     total: number,
   ) {
     const first = failures[0]!.error;
     super(
-      failures.length === 1 ? first.code : 'BUILD_FAILED',
-      failures.length === 1 ? first.message : `${failures.length} of ${total} artifacts failed to build: ${failures.map((f) => f.image).join(', ')}`,
-      { hint: failures.length === 1 ? first.hint : 'each failure is reported above', exitCode: failures.some((f) => f.error.exitCode === 130) ? 130 : 1 },
+      failures,
+      failures.length === 1
+        ? first
+        : { code: 'BUILD_FAILED', message: `${failures.length} of ${total} artifacts failed to build: ${failures.map((f) => f.artifact).join(', ')}`, hint: 'each failure is reported above' },
     );
   }
 }
@@ -64,6 +60,7 @@ interface RunShared {
   registry: RegistrySettings;
   skipCompile: Set<string>;
   git: () => Promise<GitState>;
+  ready: Promise<unknown>;
   docker: () => Promise<DockerImageBuilder>;
   oci: () => Promise<ImageBuilder>;
   now: Date;
@@ -75,10 +72,10 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
   const artifacts = options.only ? config.artifacts.filter((a) => options.only!.includes(a.image)) : config.artifacts;
   if (artifacts.length === 0) return [];
 
-  const kubeContext = needsKubeContext(config.push, options.push)
-    ? loaded.config.deploy.kubeContext || (await (deps.kubeContext ?? currentContextLight)())
-    : '';
-  const destination = chooseDestination(config.push, options.push, kubeContext);
+  let notReady: { error: unknown } | undefined;
+  const ready = options.ready ?? Promise.resolve();
+  ready.catch((error: unknown) => (notReady = { error }));
+  const destination = await resolveDestination(loaded.config, options.push, deps.kubeContext);
   const shared: RunShared = {
     loaded,
     emit,
@@ -89,6 +86,7 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     registry: { insecureRegistries: config.insecureRegistries },
     skipCompile: new Set(options.skipCompile ?? []),
     git: once(() => gitState(loaded.dir, signal)),
+    ready,
     docker: once(() => (deps.docker ? deps.docker(destination, signal) : defaultDockerBuilder(destination, signal))),
     oci: once(deps.oci ?? loadOciBuilder),
     now: (deps.now ?? (() => new Date()))(),
@@ -98,17 +96,13 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     try {
       return { artifact, result: await buildOne(artifact, shared) };
     } catch (error) {
-      const failure = signal.aborted ? abortError(signal) : toDevloopError(error);
-      // The event carries the artifact; renderers show it, so the message need not repeat it.
-      const prefix = `${artifact.image}: `;
-      const message = failure.message.startsWith(prefix) ? failure.message.slice(prefix.length) : failure.message;
-      emit({ type: 'error', code: failure.code, message, hint: failure.hint, artifact: artifact.image });
-      return { artifact, error: failure };
+      return { artifact, error: signal.aborted ? abortError(signal) : toDevloopError(error) };
     }
   });
   await shared.hashes.save();
+  if (notReady) throw notReady.error; // the artifacts stopped at the gate: one failure, not one per artifact
   const results = outcomes.flatMap((o) => (o.result ? [o.result] : []));
-  const failures = outcomes.flatMap((o) => (o.error ? [{ image: o.artifact.image, error: o.error }] : []));
+  const failures = outcomes.flatMap((o) => (o.error ? [{ artifact: o.artifact.image, error: o.error }] : []));
   if (failures.length > 0) {
     if (signal.aborted) throw abortError(signal);
     throw new BuildFailedError(failures, results, artifacts.length);
@@ -143,6 +137,8 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
     destination: destinationKey(destination),
     tag: policyUsesTime(policy) ? undefined : tag,
   });
+  await run.ready; // nothing touches a registry, Docker or the compiler before the pre-flight passed
+
 
   const hit = run.cache.get(key);
   if (hit && !signal.aborted) {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { PushMode } from '../config/types.js';
+import type { DevloopConfig, PushMode } from '../config/types.js';
 import { DevloopError } from '../errors.js';
 import { runStreaming, displayCommand } from '../util/process.js';
 import { abortError } from '../compile/index.js';
@@ -53,6 +53,19 @@ export function destinationKey(destination: ImageDestination): string {
 /** Whether the destination needs the kube context name at all (only `push: auto` does). */
 export function needsKubeContext(push: PushMode, override: boolean | undefined): boolean {
   return (override ?? push) === 'auto';
+}
+
+/**
+ * Where a build of `config` puts its images: `--push` (`override`) wins over build.push; for
+ * `auto`, deploy.kubeContext (--kube-context) or else the kubeconfig's current context decides.
+ */
+export async function resolveDestination(
+  config: DevloopConfig,
+  override: boolean | undefined,
+  lookupContext: () => Promise<string> = currentContextLight,
+): Promise<ImageDestination> {
+  const kubeContext = needsKubeContext(config.build.push, override) ? config.deploy.kubeContext || (await lookupContext()) : '';
+  return chooseDestination(config.build.push, override, kubeContext);
 }
 
 /**

@@ -26,6 +26,12 @@ export interface BuildRunOptions {
   only?: string[];
   /** Skip the compile step for these artifacts (dev loop: only files the image copies changed). */
   skipCompile?: string[];
+  /**
+   * Must succeed before anything is compiled, built or pushed (the command's pre-flight, running
+   * meanwhile). Inputs are listed and hashed while it runs; if it fails, the build ends with its
+   * failure alone.
+   */
+  ready?: Promise<unknown>;
 }
 
 /** Registry access settings derived from the config. */

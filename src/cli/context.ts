@@ -1,5 +1,5 @@
-import { DevloopError, toDevloopError } from '../errors.js';
-import { EventBus, type Emit } from '../events/bus.js';
+import { DevloopError } from '../errors.js';
+import { EventBus, reportFailure, type Emit } from '../events/bus.js';
 import type { LoadedConfig } from '../config/types.js';
 import { attachRenderer } from '../ui/attach.js';
 
@@ -12,6 +12,8 @@ export interface GlobalOptions {
   defaultRepo?: string;
   color: boolean;
   verbose: boolean;
+  /** --skip-preflight: do not check the cluster and registries before building. */
+  skipPreflight?: boolean;
 }
 
 /** What every command receives: the parsed global options, the event channel and a cancel signal. */
@@ -67,8 +69,7 @@ export async function runCommand(options: GlobalOptions, work: (ctx: CommandCont
   try {
     exitCode = (await work(ctx)) ?? 0;
   } catch (error) {
-    const failure = toDevloopError(error);
-    bus.emit({ type: 'error', code: failure.code, message: failure.message, hint: failure.hint });
+    const failure = reportFailure(ctx.emit, error);
     if (options.verbose && error instanceof Error && error.stack) renderer.printStack(error);
     exitCode = failure.exitCode;
   } finally {

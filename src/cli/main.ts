@@ -19,6 +19,7 @@ program
   .option('--default-repo <repo>', 'image repository prefix (also DEVLOOP_DEFAULT_REPO)')
   .option('--no-color', 'plain terminal output')
   .option('--verbose', 'print stack traces and debug detail', false)
+  .option('--skip-preflight', 'do not check that the cluster and registries answer before building', false)
   .showHelpAfterError('(run `devloop --help` for usage)')
   // Set before any .command(): subcommands copy it when created. --help/--version exit 0; usage errors 2.
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));

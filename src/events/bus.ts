@@ -1,4 +1,4 @@
-import { DevloopError, toDevloopError } from '../errors.js';
+import { DevloopError, FailuresError, toDevloopError } from '../errors.js';
 import type { DevloopEvent, DevloopEventBody, StageDuration, StageName } from './types.js';
 
 export type EventListener = (event: DevloopEvent) => void;
@@ -53,9 +53,34 @@ export async function timedStage<T>(
     return result;
   } catch (error) {
     const failure = toDevloopError(error);
+    failure.stage ??= stage;
     emit({ type: 'stage', stage, artifact, status: 'error', durationMs: Math.round(performance.now() - started) });
-    throw failure instanceof DevloopError ? failure : error;
+    throw failure;
   }
+}
+
+/**
+ * The one way a failure becomes `error` events: called only where a command (or a dev iteration)
+ * ends, so each failure is reported exactly once. Several independent failures (FailuresError)
+ * give one event each, carrying their artifact; the message then need not repeat it.
+ * Returns the failure as a DevloopError for the exit code and the iteration's reason.
+ */
+export function reportFailure(emit: Emit, error: unknown): DevloopError {
+  const failure = toDevloopError(error);
+  const parts = failure instanceof FailuresError ? failure.failures : [{ error: failure, artifact: undefined }];
+  for (const { error: part, artifact } of parts) {
+    const prefix = artifact ? `${artifact}: ` : '';
+    const message = prefix && part.message.startsWith(prefix) ? part.message.slice(prefix.length) : part.message;
+    emit({
+      type: 'error',
+      code: part.code,
+      message,
+      hint: part.hint,
+      ...(artifact ? { artifact } : {}),
+      ...(part.stage ? { stage: part.stage } : {}),
+    });
+  }
+  return failure;
 }
 
 export function skippedStage(emit: Emit, stage: StageName, artifact: string | undefined, detail: string): void {

@@ -17,6 +17,18 @@ function kubeconfigSourceExists(): boolean {
   return Boolean(process.env.KUBERNETES_SERVICE_HOST) && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
 }
 
+function missingKubeconfig(): DevloopError {
+  const fromEnv = process.env.KUBECONFIG;
+  if (fromEnv) {
+    return new DevloopError('KUBECONFIG_MISSING', `no kube context: $KUBECONFIG is ${fromEnv}, and no such file exists`, {
+      hint: "point $KUBECONFIG at your cluster's kubeconfig, or unset it to use ~/.kube/config",
+    });
+  }
+  return new DevloopError('KUBECONFIG_MISSING', 'no kube context: $KUBECONFIG is unset and ~/.kube/config does not exist', {
+    hint: "set $KUBECONFIG to your cluster's kubeconfig, or create ~/.kube/config and run `kubectl config use-context NAME`",
+  });
+}
+
 export interface KubeClient {
   kc: k8s.KubeConfig;
   /** Context actually in use. */
@@ -50,14 +62,11 @@ export function kubernetesLibrary(): Promise<typeof k8s> {
 }
 
 export async function loadKubeConfig(context?: string): Promise<{ kc: k8s.KubeConfig; lib: typeof k8s }> {
+  // Before the heavy import, so a missing kubeconfig fails at once; client-node would invent a
+  // `loaded-context` pointing at http://localhost:8080 instead.
+  if (!kubeconfigSourceExists()) throw missingKubeconfig();
   const lib = await kubernetesLibrary();
   const kc = new lib.KubeConfig();
-  if (!kubeconfigSourceExists()) {
-    // client-node would invent a `loaded-context` pointing at http://localhost:8080: refuse instead.
-    throw new DevloopError('KUBECONFIG_MISSING', 'no kubeconfig found ($KUBECONFIG is unset and ~/.kube/config does not exist)', {
-      hint: 'point $KUBECONFIG at your cluster\'s kubeconfig, or create ~/.kube/config',
-    });
-  }
   try {
     kc.loadFromDefault();
   } catch (error) {

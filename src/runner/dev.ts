@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { BuildResult } from '../build/types.js';
 import type { LoadedConfig } from '../config/types.js';
-import { collectStageDurations, timedStage, type Emit, type EventBus } from '../events/bus.js';
+import { collectStageDurations, reportFailure, timedStage, type Emit, type EventBus } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { isEmptyPlan, plan, type ArtifactAction, type FileChange, type Plan } from '../plan/index.js';
@@ -221,9 +221,8 @@ async function iteration(
   } catch (error) {
     unsubscribe();
     if (signal.aborted) return; // shutting down: not a failure of the code
-    const failure = toDevloopError(error);
-    // Build failures were reported per artifact by the build stage already.
-    if (failure.name !== 'BuildFailedError') emit({ type: 'error', code: failure.code, message: failure.message, hint: failure.hint });
+    // A dev iteration ends like a command: its failure is reported here, once.
+    const failure = reportFailure(emit, error);
     state.lastStatus = `iteration ${n} failed: ${failure.message}`;
     emit({ type: 'iteration', n, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
     emit({ type: 'notice', level: 'info', message: 'the previous version keeps running; save again to retry' });

@@ -62,8 +62,6 @@ class StageSpans {
 }
 
 export class TerminalRenderer {
-  /** The last error line shown, so an identical one right after it is not printed twice. */
-  private lastErrorText: string | undefined;
   private readonly c: Palette;
   private readonly spans = new StageSpans();
   private errors = 0;
@@ -144,11 +142,7 @@ export class TerminalRenderer {
       case 'error': {
         this.errors += 1;
         const where = [event.artifact, event.stage].filter(Boolean).join(' ');
-        const text = `${where ? `${where}: ` : ''}${event.message}`;
-        // A command that fails because of one artifact ends with that artifact's error again: once is enough.
-        if (text === this.lastErrorText) return;
-        this.lastErrorText = text;
-        this.line(`${c.red('error:')} ${text}`);
+        this.line(`${c.red('error:')} ${where ? `${where}: ` : ''}${event.message}`);
         if (event.hint) this.line(c.dim(`  hint: ${event.hint}`));
         return;
       }

@@ -165,8 +165,42 @@ describe('build faults', () => {
     // The other artifact still built.
     expect(failed.results).toHaveLength(1);
     for (const r of failed.results) localRefs.add(`${r.repo}:${r.tag}`);
-    expect(events).toContainEqual(expect.objectContaining({ type: 'error', artifact: 'broken', code: 'DOCKERFILE_MISSING' }));
+    expect(failed.failures).toEqual([{ artifact: 'broken', error: expect.objectContaining({ code: 'DOCKERFILE_MISSING' }) }]);
+    // Stages only throw: the command boundary reports the failure, once.
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
     expect(stages(events).filter((s) => s.includes(':broken:'))).toEqual([]);
+  });
+
+  it('a FROM image on a registry that is down: BASE_IMAGE_UNREACHABLE naming that host, during build, not the push registry', async (ctx) => {
+    if (!ready) return ctx.skip();
+    const down = `127.0.0.1:${await freePort()}`;
+    const dir = await tempProject({ Dockerfile: `FROM ${down}/devloop-test/base:1\nCOPY a.txt /a.txt\n`, 'a.txt': 'x' });
+    const image = unique();
+    const loaded = loadedConfig(dir, { defaultRepo: registry, artifacts: [dockerArtifact(image, dir)] });
+    const error = await buildArtifacts({ loaded, emit: () => {}, signal: signal() }, { docker: async () => createDockerBuilder(noWait) }).catch((e: unknown) => e);
+    localRefs.add(`${registry}/${image}`);
+    const failure = (error as BuildFailedError).failures[0]!.error;
+    expect(failure).toMatchObject({
+      code: 'BASE_IMAGE_UNREACHABLE',
+      stage: 'build',
+      message: `${image}: cannot pull base image ${down}/devloop-test/base:1: registry ${down} is unreachable (connection refused)`,
+    });
+    expect(failure.message).not.toContain(registry);
+  });
+
+  it('a FROM image the registry does not have: BASE_IMAGE_NOT_FOUND naming image and registry', async (ctx) => {
+    if (!ready) return ctx.skip();
+    const missing = `${registry}/devloop-test/no-such-base-${randomBytes(3).toString('hex')}:1`;
+    const dir = await tempProject({ Dockerfile: `FROM ${missing}\n`, 'a.txt': 'x' });
+    const image = unique();
+    const loaded = loadedConfig(dir, { defaultRepo: registry, artifacts: [dockerArtifact(image, dir)] });
+    const error = await buildArtifacts({ loaded, emit: () => {}, signal: signal() }).catch((e: unknown) => e);
+    localRefs.add(`${registry}/${image}`);
+    expect((error as BuildFailedError).failures[0]!.error).toMatchObject({
+      code: 'BASE_IMAGE_NOT_FOUND',
+      stage: 'build',
+      message: `${image}: cannot pull base image ${missing}: registry ${registry} does not have it`,
+    });
   });
 
   it('Docker not running: DOCKER_UNAVAILABLE with a hint to start dockerd', async () => {

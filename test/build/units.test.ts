@@ -7,7 +7,7 @@ import type { DevloopEventBody } from '../../src/events/types.js';
 import { runCompile, CommandFailedError } from '../../src/compile/index.js';
 import { ArtifactCacheStore, cacheKey, type CacheEntry } from '../../src/build/cache.js';
 import { chooseDestination, loadCommand, loadIntoCluster, parseDockerEnv, currentContextLight } from '../../src/build/load.js';
-import { classifyDockerFailure, parsePushDigest } from '../../src/build/docker/output.js';
+import { classifyDockerFailure, parsePullFailure, parsePushDigest } from '../../src/build/docker/output.js';
 import { dockerBuildArgs } from '../../src/build/docker/index.js';
 import { parsePushFlag } from '../../src/cli/commands/build.js';
 import { removeTemps, tempDir as tempSupportDir } from '../support/tmp.js';
@@ -226,6 +226,84 @@ describe('docker output', () => {
     expect(classifyDockerFailure(['unauthorized: authentication required'])).toBe('auth');
     expect(classifyDockerFailure(['http: server gave HTTP response to HTTPS client'])).toBe('https');
     expect(classifyDockerFailure(['COPY failed: file not found'])).toBe('other');
+  });
+
+  it('finds a failed pull of an image the Dockerfile names, with the host that failed (classic builder)', () => {
+    expect(parsePullFailure(['Step 1/2 : FROM 127.0.0.1:1/x:1', 'Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'])).toMatchObject({
+      image: '127.0.0.1:1/x:1',
+      host: '127.0.0.1:1',
+      problem: 'unreachable',
+      reason: 'connection refused',
+    });
+    expect(parsePullFailure(['Step 1/2 : FROM 127.0.0.1:5000/nope:1', 'manifest for 127.0.0.1:5000/nope:1 not found: manifest unknown: manifest unknown'])).toMatchObject({
+      image: '127.0.0.1:5000/nope:1',
+      host: '127.0.0.1:5000',
+      problem: 'not-found',
+    });
+    expect(parsePullFailure(['Step 1/3 : FROM nope', "pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied"])).toMatchObject({
+      image: 'nope',
+      host: 'docker.io',
+      problem: 'denied',
+    });
+    // The classic builder echoes the FROM line as written: build args are filled in.
+    expect(parsePullFailure(['Step 1/4 : FROM ${BASE}', 'Get "http://127.0.0.1:9/v2/": dial tcp 127.0.0.1:9: connect: connection refused'], { BASE: '127.0.0.1:9/b:1' })).toMatchObject({
+      image: '127.0.0.1:9/b:1',
+      host: '127.0.0.1:9',
+    });
+    expect(parsePullFailure(['Step 1/2 : FROM ${REG:-127.0.0.1:9}/b:$TAG', 'Get "http://127.0.0.1:9/v2/": EOF'], { TAG: '2' })).toMatchObject({ image: '127.0.0.1:9/b:2' });
+    expect(parsePullFailure(['Step 1/2 : FROM 10.1.2.3:5000/x', 'Get "https://10.1.2.3:5000/v2/": http: server gave HTTP response to HTTPS client'])).toMatchObject({ host: '10.1.2.3:5000', problem: 'https' });
+    expect(parsePullFailure(['Step 2/3 : COPY --from=127.0.0.1:1/tools:1 /t /t', 'invalid from flag value 127.0.0.1:1/tools:1: Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'])).toMatchObject({
+      image: '127.0.0.1:1/tools:1',
+      problem: 'unreachable',
+    });
+  });
+
+  it('finds a failed pull in BuildKit output, naming the failing host (a token server too)', () => {
+    expect(
+      parsePullFailure([
+        '#2 [internal] load metadata for 127.0.0.1:1/x:1',
+        '#2 ERROR: failed to do request: Head "http://127.0.0.1:1/v2/x/manifests/1": dial tcp 127.0.0.1:1: connect: connection refused',
+        '------',
+        ' > [internal] load metadata for 127.0.0.1:1/x:1:',
+        '------',
+        'ERROR: failed to solve: 127.0.0.1:1/x:1: failed to resolve source metadata for 127.0.0.1:1/x:1: failed to do request: Head "http://127.0.0.1:1/v2/x/manifests/1": dial tcp 127.0.0.1:1: connect: connection refused',
+      ]),
+    ).toMatchObject({ image: '127.0.0.1:1/x:1', host: '127.0.0.1:1', problem: 'unreachable', reason: 'connection refused' });
+    expect(
+      parsePullFailure([
+        'ERROR: failed to solve: python:3.10-slim: failed to resolve source metadata for docker.io/library/python:3.10-slim: failed to authorize: failed to fetch anonymous token: Get "https://auth.docker.io/token?scope=repository%3Alibrary%2Fpython%3Apull&service=registry.docker.io": dial tcp: lookup auth.docker.io on 127.0.0.53:53: read udp 127.0.0.1:46706->127.0.0.53:53: i/o timeout',
+      ]),
+    ).toMatchObject({ image: 'docker.io/library/python:3.10-slim', host: 'auth.docker.io', problem: 'unreachable', reason: 'i/o timeout' });
+    expect(
+      parsePullFailure(['ERROR: failed to solve: 127.0.0.1:5000/nope:1: failed to resolve source metadata for 127.0.0.1:5000/nope:1: 127.0.0.1:5000/nope:1: not found']),
+    ).toMatchObject({ image: '127.0.0.1:5000/nope:1', host: '127.0.0.1:5000', problem: 'not-found' });
+    expect(
+      parsePullFailure([
+        ' > [internal] load metadata for docker.io/nvidia/cuda:11.2.0:',
+        'ERROR: failed to solve: rpc error: code = Unknown desc = failed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to do request: Head "https://registry-1.docker.io/v2/nvidia/cuda/manifests/11.2.0": dial tcp: lookup registry-1.docker.io: Temporary failure in name resolution',
+      ]),
+    ).toMatchObject({ image: 'docker.io/nvidia/cuda:11.2.0', host: 'registry-1.docker.io', problem: 'unreachable' });
+  });
+
+  it('a build step that fails on the network is not a pull failure (and never a registry one)', () => {
+    const classic = [
+      'Step 2/3 : RUN wget -q -O- http://127.0.0.1:1/ || exit 4',
+      ' ---> Running in ed6167889bea',
+      "\u001b[91mwget: can't connect to remote host (127.0.0.1): Connection refused",
+      "The command '/bin/sh -c wget -q -O- http://127.0.0.1:1/ || exit 4' returned a non-zero code: 4",
+      '\u001b[0m',
+    ];
+    expect(parsePullFailure(classic)).toBeUndefined();
+    const buildkit = [
+      '#5 [2/2] RUN false',
+      '#5 ERROR: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+      '------',
+      ' > [2/2] RUN false:',
+      '------',
+      'ERROR: failed to solve: process "/bin/sh -c false" did not complete successfully: exit code: 1',
+    ];
+    expect(parsePullFailure(buildkit)).toBeUndefined();
+    expect(parsePullFailure(['Step 1/2 : FROM scratch', 'Step 2/2 : COPY a /a', 'COPY failed: file not found'])).toBeUndefined();
   });
 
   it('builds the docker build command line', () => {

@@ -105,6 +105,8 @@ describe.skipIf(!haveServices)('devloop dev (fake API server, real dockerd and r
     const events = dev.events.slice(from);
     expect(events.some((e) => e.type === 'stage' && e.stage === 'compile' && e.status === 'error')).toBe(true);
     expect(events.some((e) => e.type === 'log' && e.stage === 'compile' && /syntax error|expected/.test(String(e.line)))).toBe(true);
+    // The failed iteration reports its failure once (the build stage only throws; the iteration ends it).
+    expect(events.filter((e) => e.type === 'error').map((e) => [e.code, e.artifact, e.stage])).toEqual([['COMPILE_FAILED', 'hello', 'compile']]);
     expect(await fetchUntil(hello + '/', (b) => b.includes('v2'))).toContain('Hello from devloop v2');
 
     const again = dev.events.length;

@@ -65,9 +65,10 @@ describe('OCI layers', () => {
       'apiVersion: devloop/v1\nkind: Config\nmetadata: {name: esc}\nbuild:\n  defaultRepo: 127.0.0.1:9/nothing\n  artifacts:\n' +
         '    - image: esc\n      oci:\n        from: scratch\n        layers:\n          - {from: www/od/secret.txt, to: /www/s.txt}\n',
     );
-    const result = await devloop(['build'], ctx);
+    // The registry is deliberately dead (nothing may reach it): skip the pre-flight so the build itself refuses.
+    const result = await devloop(['build', '--skip-preflight'], ctx);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain('error: oci layer source "www/od/secret.txt" goes through the symlink "www/od", which points outside the build context');
+    expect(result.stderr).toContain('error: esc build: oci layer source "www/od/secret.txt" goes through the symlink "www/od", which points outside the build context');
     expect(result.stdout + result.stderr).not.toContain(SECRET);
   });
 });
@@ -107,7 +108,8 @@ describe('docker.dockerfile', () => {
       'apiVersion: devloop/v1\nkind: Config\nmetadata: {name: esc}\nbuild:\n  defaultRepo: 127.0.0.1:9/nothing\n  artifacts:\n' +
         '    - image: esc\n      docker: {dockerfile: ../outside/secret.txt}\n',
     );
-    const result = await devloop(['build'], ctx);
+    // The registry is deliberately dead (nothing may reach it): skip the pre-flight so the build itself refuses.
+    const result = await devloop(['build', '--skip-preflight'], ctx);
     expect(result.exitCode).not.toBe(0);
     expect(result.stderr).toContain('esc: docker.dockerfile "../outside/secret.txt" is outside the build context and the project folder');
     expect((result.stdout + result.stderr).toUpperCase()).not.toContain(SECRET);

@@ -68,7 +68,7 @@ describe('duplicate objects', () => {
     });
     const result = await devloop(['render'], dir);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain('error: k8s/b.yaml:1 ConfigMap/cm-dup in namespace dev is also defined at k8s/a.yaml:1');
+    expect(result.stderr).toContain('error: render: k8s/b.yaml:1 ConfigMap/cm-dup in namespace dev is also defined at k8s/a.yaml:1');
     expect(result.stdout).toBe('');
   });
 });

@@ -54,6 +54,7 @@ async function until<T>(probe: () => T | undefined, timeoutMs: number, what: str
   }
 }
 
+// No registry answers at 127.0.0.1:9; the tests pass --skip-preflight so the compile starts.
 const config = (compile: string) => `apiVersion: devloop/v1
 kind: Config
 metadata: {name: sig}
@@ -102,7 +103,7 @@ describe('SIGTERM during a compile', () => {
   });
 
   test('build: exits within seconds and no process of the compile group survives', async () => {
-    const result = await interrupt(['build'], 'sleep 30 && echo done > out.txt', {});
+    const result = await interrupt(['build', '--skip-preflight'], 'sleep 30 && echo done > out.txt', {});
     expect(result.seconds).toBeLessThan(5);
     expect(result.code).toBe(130);
     expect(alive(result.pgid)).toEqual([]);
@@ -110,18 +111,18 @@ describe('SIGTERM during a compile', () => {
   });
 
   test('dev: exits within seconds and no process of the compile group survives', async () => {
-    const result = await interrupt(['dev'], 'sleep 30 && echo done > out.txt', { KUBECONFIG: fake.kubeconfigPath });
+    const result = await interrupt(['dev', '--skip-preflight'], 'sleep 30 && echo done > out.txt', { KUBECONFIG: fake.kubeconfigPath });
     expect(result.seconds).toBeLessThan(8);
     expect(alive(result.pgid)).toEqual([]);
   });
 
   test('a group that ignores SIGTERM is killed after the grace; a second signal kills it at once', async () => {
     const ignoring = "trap '' TERM; sleep 30 && echo done > out.txt";
-    const one = await interrupt(['build'], ignoring, {});
+    const one = await interrupt(['build', '--skip-preflight'], ignoring, {});
     expect(one.seconds).toBeGreaterThanOrEqual(KILL_GRACE_MS / 1000 - 0.5);
     expect(one.seconds).toBeLessThan(KILL_GRACE_MS / 1000 + 3);
     expect(alive(one.pgid)).toEqual([]);
-    const two = await interrupt(['dev'], ignoring, { KUBECONFIG: fake.kubeconfigPath }, 2);
+    const two = await interrupt(['dev', '--skip-preflight'], ignoring, { KUBECONFIG: fake.kubeconfigPath }, 2);
     expect(two.seconds).toBeLessThan(KILL_GRACE_MS / 1000);
     expect(two.code).toBe(130);
     expect(alive(two.pgid)).toEqual([]);

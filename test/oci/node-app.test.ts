@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dockerAvailable, registryBinaryAvailable, servicesRequired, testRegistry } from '../support/services.js';
+import { dockerAvailable, freePort, registryBinaryAvailable, servicesRequired, testRegistry } from '../support/services.js';
 import { startRegistryProxy, type RegistryProxy } from '../support/registry-proxy.js';
 import { buildOci, dockerRemoveImages, dockerRun, makeNodeRootfs, ociArtifact, tempDir } from '../support/oci-fixtures.js';
 import { RegistryClient } from '../../src/registry/client.js';
@@ -105,6 +105,14 @@ describe.skipIf(!canRun)('oci builder: a Node app on a locally made base image',
     proxy.reset();
     proxy.injectFault((r) => r.method === 'PUT' && r.path.includes('/manifests/'), 'bad-digest', 10);
     await expect(buildOci(artifact(), app.dir, repo, 'lie')).rejects.toMatchObject({ code: 'REGISTRY_DIGEST_MISMATCH' });
+  });
+
+  it('a base on a registry that is down: BASE_IMAGE_UNREACHABLE naming that host and oci.from, not the push registry', async () => {
+    const down = `127.0.0.1:${await freePort()}`;
+    const unreachable = { ...artifact(), oci: { ...artifact().oci!, from: `${down}/oci-test/base:1` } };
+    const error = await buildOci(unreachable, app.dir, `${proxy.host}/oci-test/node-app`, 'down').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BASE_IMAGE_UNREACHABLE', stage: 'build', message: expect.stringMatching(new RegExp(`^cannot pull base image ${down}/oci-test/base:1 \\(oci\\.from\\): cannot reach registry ${down} \\(ECONNREFUSED\\)`)) });
+    expect((error as Error).message).not.toContain(proxy.host);
   });
 
   it('names a missing base image', async () => {

@@ -14,7 +14,7 @@ import type { ArtifactConfig } from '../../config/types.js';
 import { abortError, CommandFailedError } from '../../compile/index.js';
 import { displayCommand, runStreaming, type StreamingResult } from '../../util/process.js';
 import { pingRegistry } from '../head.js';
-import { classifyDockerFailure, parsePushDigest, type DockerFailure } from './output.js';
+import { classifyDockerFailure, meaningfulLines, parsePullFailure, parsePushDigest, type DockerFailure, type PullFailure } from './output.js';
 
 export interface DockerBuilderOptions {
   /** Extra environment for every docker command (e.g. from `minikube docker-env`). */
@@ -121,7 +121,7 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
   }
 
   function failure(image: string, what: string, argv: string[], result: StreamingResult, kind: DockerFailure, repo: string): DevloopError {
-    const last = [...result.tail].reverse().find((l) => l.trim() !== '')?.trim() ?? '';
+    const last = meaningfulLines(result.tail).at(-1) ?? '';
     const host = repo.includes('/') ? repo.slice(0, repo.indexOf('/')) : repo;
     switch (kind) {
       case 'daemon':
@@ -150,6 +150,17 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
           outputTail: result.tail,
         });
     }
+  }
+
+  /**
+   * A failed `docker build`: the daemon is down, an image the Dockerfile names could not be pulled
+   * (named with the host that failed: never the push registry), or the build itself failed.
+   */
+  function buildFailure(image: string, argv: string[], result: StreamingResult, buildArgs: Record<string, string>): DevloopError {
+    if (classifyDockerFailure(result.tail) === 'daemon') return failure(image, 'build', argv, result, 'daemon', '');
+    const pull = parsePullFailure(result.tail, buildArgs);
+    if (pull) return pullFailure(image, pull);
+    return failure(image, 'build', argv, result, 'other', '');
   }
 
   async function pushOnce(request: Pick<ImageBuildRequest, 'artifact' | 'repo' | 'tag' | 'emit' | 'signal'>): Promise<{ result: StreamingResult; digest?: string; pushed: number; existed: number; daemonRetried: boolean }> {
@@ -181,7 +192,7 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
         await stage(emit, 'build', artifact.image, async () => {
           const args = dockerBuildArgs(request, { buildkit: await buildxAvailable(env), iidFile: join(scratch, 'iid') });
           const result = await run(artifact.image, 'build', args, emit, signal);
-          if (result.exitCode !== 0) throw failure(artifact.image, 'build', args, result, classifyDockerFailure(result.tail), request.repo);
+          if (result.exitCode !== 0) throw buildFailure(artifact.image, args, result, artifact.docker?.buildArgs ?? {});
           imageId = (await readFile(join(scratch, 'iid'), 'utf8').catch(() => '')).trim() || undefined;
           return undefined;
         });
@@ -245,6 +256,32 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
   return builder;
 }
 
+/** The image build could not pull `pull.image`: say so, with the host that failed and why. */
+export function pullFailure(image: string, pull: PullFailure): DevloopError {
+  const what = `${image}: cannot pull base image ${pull.image}`;
+  const fromLine = 'check the FROM (or COPY --from) line of the Dockerfile and the build args it uses';
+  switch (pull.problem) {
+    case 'not-found':
+      return new DevloopError('BASE_IMAGE_NOT_FOUND', `${what}: registry ${pull.host} does not have it`, {
+        hint: `${fromLine}, or push that image to ${pull.host} first`,
+      });
+    case 'denied':
+      return new DevloopError('BASE_IMAGE_AUTH', `${what}: registry ${pull.host} refused it (${pull.detail.includes('does not exist') ? 'no such repository, or it needs credentials' : 'credentials missing or not allowed'})`, {
+        hint: `${fromLine}; for a private image run \`docker login ${pull.host}\``,
+      });
+    case 'unreachable':
+      return new DevloopError('BASE_IMAGE_UNREACHABLE', `${what}: registry ${pull.host} is unreachable (${pull.reason})`, {
+        hint: `is ${pull.host} up and reachable from dockerd? ${fromLine}`,
+      });
+    case 'https':
+      return new DevloopError('BASE_IMAGE_INSECURE', `${what}: registry ${pull.host} speaks plain HTTP but Docker expected HTTPS`, {
+        hint: `add "${pull.host}" to dockerd's insecure-registries (daemon.json)`,
+      });
+    default:
+      return new DevloopError('BASE_IMAGE_PULL_FAILED', `${what} from ${pull.host}: ${pull.detail}`, { hint: fromLine });
+  }
+}
+
 /** Like timedStage, but the work may add a `detail` to the end event. */
 async function stage<T>(
   emit: Emit,
@@ -267,6 +304,7 @@ async function stage<T>(
     });
     return detailed ? (outcome as { value: T }).value : (outcome as T);
   } catch (error) {
+    if (error instanceof DevloopError) error.stage ??= name;
     emit({ type: 'stage', stage: name, artifact, status: 'error', durationMs: Math.round(performance.now() - started) });
     throw error;
   }

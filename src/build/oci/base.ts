@@ -58,15 +58,34 @@ export async function resolveBase(from: string, platform: Platform, store: strin
   });
   if (cached && (options.preferCache || reference.digest)) return fromCache(cached);
 
-  const client = RegistryClient.forRepository(`${reference.registry}/${reference.repository}`, options.settings, { signal: options.signal, env: options.env });
   const name = `${reference.registry}/${reference.repository}${reference.digest ? `@${reference.digest}` : `:${reference.tag}`}`;
+  try {
+    const entry = await fetchBase(from, name, reference, platform, cached, options);
+    if (entry === cached) return fromCache(entry);
+    await writeCacheFile(cacheFile, JSON.stringify(entry));
+    return fromCache(entry);
+  } catch (error) {
+    throw pullingBase(name, error);
+  }
+}
+
+/** The base's manifest and config from its registry; `cached` itself when the tag still points there. */
+async function fetchBase(
+  from: string,
+  name: string,
+  reference: ImageReference,
+  platform: Platform,
+  cached: CachedBase | undefined,
+  options: ResolveBaseOptions,
+): Promise<CachedBase> {
+  const client = RegistryClient.forRepository(`${reference.registry}/${reference.repository}`, options.settings, { signal: options.signal, env: options.env });
   const topDigest = await client.manifestDigest(reference.digest ?? reference.tag!);
   if (topDigest === undefined) {
     throw new DevloopError('OCI_BASE_NOT_FOUND', `base image ${name} not found`, {
       hint: `check oci.from; the image must exist in ${reference.registry} (push it there first)`,
     });
   }
-  if (cached && cached.topDigest === topDigest) return fromCache(cached);
+  if (cached && cached.topDigest === topDigest) return cached;
 
   let manifest = await client.getManifest(topDigest);
   if (isIndexMediaType(manifest.mediaType)) {
@@ -94,8 +113,18 @@ export async function resolveBase(from: string, platform: Platform, store: strin
     layers: parsed.layers,
     config,
   };
-  await writeCacheFile(cacheFile, JSON.stringify(entry));
-  return fromCache(entry);
+  return entry;
+}
+
+/**
+ * A registry failure while resolving oci.from names what was being done and which image: the
+ * registry client's message already names the host that failed (which is not the push registry).
+ */
+function pullingBase(name: string, error: unknown): unknown {
+  if (!(error instanceof DevloopError) || !error.code.startsWith('REGISTRY_')) return error;
+  const code =
+    error.code === 'REGISTRY_UNREACHABLE' || error.code === 'REGISTRY_TIMEOUT' ? 'BASE_IMAGE_UNREACHABLE' : error.code === 'REGISTRY_AUTH' ? 'BASE_IMAGE_AUTH' : error.code;
+  return new DevloopError(code, `cannot pull base image ${name} (oci.from): ${error.message}`, { hint: error.hint, cause: error });
 }
 
 async function readCache(file: string): Promise<CachedBase | undefined> {

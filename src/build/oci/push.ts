@@ -3,6 +3,7 @@
  * when it lives in the same registry), then the manifest bytes exactly as hashed.
  */
 import type { Emit } from '../../events/bus.js';
+import { DevloopError } from '../../errors.js';
 import type { RegistrySettings } from '../types.js';
 import { RegistryClient, type BlobPushResult } from '../../registry/client.js';
 import { blobFromBytes, blobFromFile, type BlobSource } from '../../registry/blob-source.js';
@@ -88,7 +89,11 @@ function lazyRemoteBlob(client: RegistryClient, digest: string, size: number): B
     digest,
     size,
     read: async (start, end) => {
-      bytes ??= client.getBlob(digest);
+      bytes ??= client.getBlob(digest).catch((error: unknown) => {
+        // The push reads this base layer from the base's registry: a failure there is not the target's.
+        if (!(error instanceof DevloopError)) throw error;
+        throw new DevloopError(error.code, `copying base layer ${digest.slice(0, 19)} from ${client.name}: ${error.message}`, { hint: error.hint, cause: error });
+      });
       return (await bytes).subarray(start, end);
     },
   };

@@ -21,8 +21,12 @@ export function parsePushFlag(value: string | undefined): boolean | undefined {
 export async function build(ctx: CommandContext, opts: BuildOptions = {}): Promise<number | void> {
   const push = parsePushFlag(opts.push);
   const loaded = await ctx.loadConfig('build');
+  const { preflight } = await import('../../preflight/index.js');
+  // The registries to push to must answer; checked while inputs are hashed, before any compile.
+  const ready = preflight({ command: 'build', loaded, signal: ctx.signal, push, skip: ctx.options.skipPreflight });
+  ready.catch(() => undefined); // handed to the build, which reports it
   const { buildArtifacts } = await import('../../build/index.js');
-  const results = await buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal, push });
+  const results = await buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal, push, ready });
   if (opts.fileOutput) {
     const builds = results.map((r) => ({ image: r.image, tag: r.ref }));
     await writeFileAtomic(resolve(ctx.cwd, opts.fileOutput), JSON.stringify({ builds }, null, 2) + '\n');

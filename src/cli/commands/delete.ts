@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { CommandContext } from '../context.js';
 import { timedStage } from '../../events/bus.js';
-import { kubeClientFor } from './shared-deploy.js';
+import { checkedKubeClient } from './shared-deploy.js';
 
 /**
  * `devloop delete`: removes everything this config deployed (found by its labels, in the kinds and
@@ -9,7 +9,7 @@ import { kubeClientFor } from './shared-deploy.js';
  */
 export async function deleteDeployed(ctx: CommandContext): Promise<number> {
   const loaded = await ctx.loadConfig('delete');
-  const kube = await kubeClientFor(loaded);
+  const kube = await checkedKubeClient(ctx, loaded, 'delete');
   const { readDeployState, stateFile } = await import('../../runner/state.js');
   const { deployApiFor } = await import('../../runner/pipeline.js');
   const { deleteDeployed: deleteAll } = await import('../../deploy/delete.js');

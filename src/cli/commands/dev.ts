@@ -20,10 +20,11 @@ export async function dev(ctx: CommandContext, opts: DevCommandOptions = {}): Pr
   if (intervalMs === undefined || intervalMs <= 0) throw new UsageError(`--interval "${opts.interval}" is not a duration`, { hint: 'e.g. --interval 500ms or 2s' });
   const cleanup = parseBool(opts.cleanup ?? 'true');
   if (cleanup === undefined) throw new UsageError(`--cleanup "${opts.cleanup}" must be true or false`);
-  const { parseTimeoutFlag, kubeClientFor } = await import('./shared-deploy.js');
+  const { parseTimeoutFlag, checkedKubeClient } = await import('./shared-deploy.js');
   const { runDev } = await import('../../runner/dev.js');
   return runDev(
-    { emit: ctx.emit, bus: ctx.bus, signal: ctx.signal, loadConfig: ctx.loadConfig, kubeClientFor },
+    // runDev asks for its client right after loading the config, before the first build: the pre-flight's moment.
+    { emit: ctx.emit, bus: ctx.bus, signal: ctx.signal, loadConfig: ctx.loadConfig, kubeClientFor: (loaded) => checkedKubeClient(ctx, loaded, 'dev') },
     {
       trigger: opts.trigger ?? 'notify',
       debounceMs,

@@ -1,7 +1,6 @@
 import type { CommandContext } from '../context.js';
-import { collectStageDurations } from '../../events/bus.js';
-import { toDevloopError } from '../../errors.js';
-import { kubeClientFor, parseTimeoutFlag, readBuildArtifacts } from './shared-deploy.js';
+import { collectStageDurations, reportFailure } from '../../events/bus.js';
+import { checkedKubeClient, parseTimeoutFlag, readBuildArtifacts } from './shared-deploy.js';
 
 export interface RunOptions {
   tail?: boolean;
@@ -26,12 +25,13 @@ export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'r
   try {
     const statusCheckTimeoutMs = parseTimeoutFlag(opts.statusCheckTimeout);
     const loaded = await ctx.loadConfig(command);
-    // Loading the Kubernetes client is the slowest import devloop has: do it while the build runs.
-    const kubeClient = kubeClientFor(loaded);
-    kubeClient.catch(() => undefined); // awaited below; avoid an unhandled rejection while building
+    // The pre-flight (cluster and registries answer) runs while the build hashes its inputs; the
+    // build compiles nothing until it passed. It also loads the Kubernetes client, devloop's slowest import.
+    const kubeClient = checkedKubeClient(ctx, loaded, command, Boolean(opts.buildArtifacts));
+    kubeClient.catch(() => undefined); // awaited below
     const builds = opts.buildArtifacts
       ? await readBuildArtifacts(opts.buildArtifacts, ctx.cwd)
-      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal });
+      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal, ready: kubeClient });
     ctx.signal.throwIfAborted();
     const kube = await kubeClient;
     const { deployBuilt } = await import('../../runner/pipeline.js');
@@ -45,9 +45,8 @@ export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'r
     return 0;
   } catch (error) {
     unsubscribe();
-    const failure = ctx.signal.aborted && ctx.signal.reason ? toDevloopError(ctx.signal.reason) : toDevloopError(error);
     // The error first, then the iteration result: `--output json` consumers read the last line.
-    ctx.emit({ type: 'error', code: failure.code, message: failure.message, hint: failure.hint });
+    const failure = reportFailure(ctx.emit, ctx.signal.aborted && ctx.signal.reason ? ctx.signal.reason : error);
     ctx.emit({ type: 'iteration', n: 1, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
     return failure.exitCode;
   }

@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import type { BuildResult } from '../../build/types.js';
 import type { LoadedConfig } from '../../config/types.js';
 import { parseDuration } from '../../config/duration.js';
-import { createKubeClient, type KubeClient } from '../../kube/client.js';
+import type { KubeClient } from '../../kube/client.js';
+import type { CommandContext } from '../context.js';
 import { parseImageReference } from '../../render/images.js';
 import { UsageError } from '../../errors.js';
 
@@ -37,7 +38,15 @@ export function parseTimeoutFlag(value: string | undefined): number | undefined 
   return ms;
 }
 
-export async function kubeClientFor(loaded: LoadedConfig): Promise<KubeClient> {
-  return createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined });
+/** Pre-flight for a command that deploys or deletes; returns the kube client it checked. */
+export async function checkedKubeClient(
+  ctx: Pick<CommandContext, 'options' | 'signal'>,
+  loaded: LoadedConfig,
+  command: 'run' | 'dev' | 'deploy' | 'delete',
+  prebuilt = false,
+): Promise<KubeClient> {
+  const { preflight } = await import('../../preflight/index.js');
+  const { kube } = await preflight({ command, loaded, signal: ctx.signal, prebuilt, skip: ctx.options.skipPreflight });
+  return kube!;
 }
 
