@@ -11,7 +11,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { collectStageDurations, timedStage, type Emit, type EventBus } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
-import { isEmptyPlan, plan, type ArtifactAction, type FileChange, type Plan } from '../plan/index.js';
+import { isEmptyPlan, noSelfWrites, plan, type ArtifactAction, type FileChange, type Plan, type SelfWriteState } from '../plan/index.js';
 import { artifactRules, manifestMatcher } from '../plan/rules.js';
 import type { ArtifactRules } from '../plan/index.js';
 import { startWatcher, watchScope, type TriggerMode, type Watcher } from '../watch/index.js';
@@ -55,6 +55,14 @@ interface LoopState {
   /** The watcher must be rebuilt after this iteration (config reloaded). */
   rescope: boolean;
   lastStatus?: string;
+  /** An iteration is running: changes seen now may be its own writes. */
+  iterating: boolean;
+  /** Paths changed while the running iteration runs / while the previous one ran (and not since). */
+  changedNow: Set<string>;
+  changedDuringLast: Set<string>;
+  selfWrites: SelfWriteState;
+  /** Changes the last plan held back (a self-write loop); they join the next batch. */
+  held: FileChange[];
 }
 
 const DELETE_TIMEOUT_MS = 60_000;
@@ -75,6 +83,11 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
     syncedSinceBuild: new Set(),
     n: 0,
     rescope: false,
+    iterating: false,
+    changedNow: new Set(),
+    changedDuringLast: new Set(),
+    selfWrites: noSelfWrites,
+    held: [],
   };
 
   await removeOrphans(state, emit, signal);
@@ -132,6 +145,12 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
       debounceMs: options.debounceMs,
       intervalMs: options.intervalMs,
       run,
+      // Facts for the self-write rule (plan/self-writes.ts): what changed while an iteration ran;
+      // a later change of the same path while none runs is someone else's.
+      observe: (change) => {
+        if (state.iterating) state.changedNow.add(change.path);
+        else state.changedDuringLast.delete(change.path);
+      },
       onError: (error) => emit({ type: 'notice', level: 'warn', message: `watcher: ${error.message}` }),
     });
 
@@ -189,22 +208,30 @@ async function iteration(
   if (signal.aborted) return;
   const { emit } = ctx;
   const decided: Plan = forced
-    ? { reload: false, redeploy: true, refreshRules: false, actions: [], changed: [], reason: forcedReason, notes: [] }
+    ? { reload: false, redeploy: true, refreshRules: false, actions: [], changed: [], reason: forcedReason, notes: [], selfWrites: state.selfWrites, held: [] }
     : plan({
-        changes,
+        changes: [...state.held, ...changes],
         configFile: state.loaded.file,
         configDir: state.loaded.dir,
         isManifest: state.isManifest,
         artifacts: state.rules,
-        state: { noSync: state.noSync, syncedSinceBuild: state.syncedSinceBuild },
+        state: {
+          noSync: state.noSync,
+          syncedSinceBuild: state.syncedSinceBuild,
+          changedDuringLast: state.changedDuringLast,
+          selfWrites: state.selfWrites,
+        },
       });
-  if (!forced && isEmptyPlan(decided)) return; // nothing that matters changed: no iteration at all
+  state.selfWrites = decided.selfWrites;
+  state.held = decided.held;
   for (const note of decided.notes) emit({ type: 'notice', level: 'warn', message: note });
+  if (!forced && isEmptyPlan(decided)) return; // nothing that matters changed (or held): no iteration at all
 
   const n = ++state.n;
   const started = performance.now();
   const { stages, stop: unsubscribe } = collectStageDurations(ctx.bus);
   emit({ type: 'iteration', n, status: 'start', reason: decided.reason, changed: decided.changed.length > 200 ? decided.changed.slice(0, 200) : decided.changed });
+  state.iterating = true;
   try {
     if (decided.reload) await reload(ctx, state);
     else if (decided.refreshRules) {
@@ -227,6 +254,10 @@ async function iteration(
     state.lastStatus = `iteration ${n} failed: ${failure.message}`;
     emit({ type: 'iteration', n, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
     emit({ type: 'notice', level: 'info', message: 'the previous version keeps running; save again to retry' });
+  } finally {
+    state.iterating = false;
+    state.changedDuringLast = state.changedNow;
+    state.changedNow = new Set();
   }
 }
 
@@ -241,6 +272,7 @@ async function reload(ctx: DevContext, state: LoopState): Promise<void> {
   state.loaded = next;
   Object.assign(state, rulesFor(next));
   state.noSync.clear();
+  state.selfWrites = noSelfWrites;
   state.rescope = true;
   ctx.emit({ type: 'notice', level: 'info', message: 'config reloaded' });
 }
