@@ -79,7 +79,7 @@ export interface Plan {
   actions: ArtifactAction[];
   /** Ignore files changed: the caller must rebuild its classifiers. */
   refreshRules: boolean;
-  /** Changed paths that matter, relative to the config folder. */
+  /** Changed paths that matter, relative to the config folder (`../docker/Dockerfile` outside it). */
   changed: string[];
   /** One line: "rebuild hello: main.go changed". */
   reason: string;
@@ -117,7 +117,7 @@ export function plan(input: PlanInput): Plan {
   for (const change of dedupe(input.changes)) {
     const fromConfig = relativeInside(input.configDir, change.path);
     const matters = (): void => {
-      changed.add(fromConfig ?? change.path);
+      changed.add(fromConfig ?? posix.relative(input.configDir, change.path));
       if (mattering.at(-1) !== change) mattering.push(change);
     };
     if (change.path === input.configFile) {
@@ -175,7 +175,7 @@ export function plan(input: PlanInput): Plan {
 
   const verdict = judgeSelfWrites(input.state.selfWrites, mattering.map((c) => c.path), input.state.changedDuringLast);
   if (verdict.hold) {
-    const found = verdict.found?.map((p) => relativeInside(input.configDir, p) ?? p);
+    const found = verdict.found?.map((p) => posix.relative(input.configDir, p));
     const loopNotes = found ? [selfWriteNote(found)] : [];
     return { reload: false, redeploy: false, actions: [], refreshRules: false, changed: [], reason: '', notes: loopNotes, selfWrites: verdict.next, held: mattering };
   }

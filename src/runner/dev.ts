@@ -18,6 +18,7 @@ import { startWatcher, watchScope, type TriggerMode, type Watcher } from '../wat
 import { listenForKeys, type KeyCommand } from './dev-keys.js';
 import { processAlive, readSession, removeSession, writeSession } from './dev-session.js';
 import type { DeployOutcome, PipelineContext } from './pipeline.js';
+import { WriteObserver } from './write-observer.js';
 
 export interface DevOptions {
   trigger: TriggerMode;
@@ -55,17 +56,16 @@ interface LoopState {
   /** The watcher must be rebuilt after this iteration (config reloaded). */
   rescope: boolean;
   lastStatus?: string;
-  /** An iteration is running: changes seen now may be its own writes. */
-  iterating: boolean;
-  /** Paths changed while the running iteration runs / while the previous one ran (and not since). */
-  changedNow: Set<string>;
-  changedDuringLast: Set<string>;
+  /** What changed while iterations ran: may be their own writes. */
+  writes: WriteObserver;
   selfWrites: SelfWriteState;
   /** Changes the last plan held back (a self-write loop); they join the next batch. */
   held: FileChange[];
 }
 
 const DELETE_TIMEOUT_MS = 60_000;
+/** How late a file event may arrive after the write (see WriteObserver). */
+const WRITE_EVENT_LATENCY_MS = 100;
 
 export async function runDev(ctx: DevContext, options: DevOptions): Promise<number> {
   const { emit } = ctx;
@@ -83,9 +83,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
     syncedSinceBuild: new Set(),
     n: 0,
     rescope: false,
-    iterating: false,
-    changedNow: new Set(),
-    changedDuringLast: new Set(),
+    writes: new WriteObserver(options.trigger === 'polling' ? options.intervalMs + WRITE_EVENT_LATENCY_MS : WRITE_EVENT_LATENCY_MS),
     selfWrites: noSelfWrites,
     held: [],
   };
@@ -145,12 +143,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
       debounceMs: options.debounceMs,
       intervalMs: options.intervalMs,
       run,
-      // Facts for the self-write rule (plan/self-writes.ts): what changed while an iteration ran;
-      // a later change of the same path while none runs is someone else's.
-      observe: (change) => {
-        if (state.iterating) state.changedNow.add(change.path);
-        else state.changedDuringLast.delete(change.path);
-      },
+      observe: (change) => state.writes.observe(change.path),
       onError: (error) => emit({ type: 'notice', level: 'warn', message: `watcher: ${error.message}` }),
     });
 
@@ -218,7 +211,7 @@ async function iteration(
         state: {
           noSync: state.noSync,
           syncedSinceBuild: state.syncedSinceBuild,
-          changedDuringLast: state.changedDuringLast,
+          changedDuringLast: state.writes.changedDuringLast(),
           selfWrites: state.selfWrites,
         },
       });
@@ -231,7 +224,7 @@ async function iteration(
   const started = performance.now();
   const { stages, stop: unsubscribe } = collectStageDurations(ctx.bus);
   emit({ type: 'iteration', n, status: 'start', reason: decided.reason, changed: decided.changed.length > 200 ? decided.changed.slice(0, 200) : decided.changed });
-  state.iterating = true;
+  state.writes.start();
   try {
     if (decided.reload) await reload(ctx, state);
     else if (decided.refreshRules) {
@@ -255,9 +248,7 @@ async function iteration(
     emit({ type: 'iteration', n, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
     emit({ type: 'notice', level: 'info', message: 'the previous version keeps running; save again to retry' });
   } finally {
-    state.iterating = false;
-    state.changedDuringLast = state.changedNow;
-    state.changedNow = new Set();
+    state.writes.end();
   }
 }
 
