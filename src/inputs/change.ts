@@ -58,5 +58,5 @@ export function createChangeClassifier(artifact: ArtifactConfig): ChangeClassifi
 export function definitionFolders(artifact: ArtifactConfig): string[] {
   const folders = artifact.compile ? ancestorFolders(artifact.context) : [];
   if (artifact.docker) folders.push(dirname(resolve(artifact.context, artifact.docker.dockerfile)));
-  return [...new Set(folders)];
+  return [...new Set(folders)].filter((dir) => dir !== artifact.context); // the context is watched anyway
 }
