@@ -64,8 +64,6 @@ interface LoopState {
 }
 
 const DELETE_TIMEOUT_MS = 60_000;
-/** How late a file event may arrive after the write (see WriteObserver). */
-const WRITE_EVENT_LATENCY_MS = 100;
 
 export async function runDev(ctx: DevContext, options: DevOptions): Promise<number> {
   const { emit } = ctx;
@@ -83,7 +81,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
     syncedSinceBuild: new Set(),
     n: 0,
     rescope: false,
-    writes: new WriteObserver(options.trigger === 'polling' ? options.intervalMs + WRITE_EVENT_LATENCY_MS : WRITE_EVENT_LATENCY_MS),
+    writes: new WriteObserver(),
     selfWrites: noSelfWrites,
     held: [],
   };
@@ -224,7 +222,6 @@ async function iteration(
   const started = performance.now();
   const { stages, stop: unsubscribe } = collectStageDurations(ctx.bus);
   emit({ type: 'iteration', n, status: 'start', reason: decided.reason, changed: decided.changed.length > 200 ? decided.changed.slice(0, 200) : decided.changed });
-  state.writes.start();
   try {
     if (decided.reload) await reload(ctx, state);
     else if (decided.refreshRules) {
@@ -248,7 +245,7 @@ async function iteration(
     emit({ type: 'iteration', n, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
     emit({ type: 'notice', level: 'info', message: 'the previous version keeps running; save again to retry' });
   } finally {
-    state.writes.end();
+    state.writes.endIteration();
   }
 }
 
@@ -324,6 +321,7 @@ async function applyPlan(
     const { buildArtifacts, BuildFailedError } = await import('../build/index.js');
     const only = [...rebuild.keys()];
     const skipCompile = only.filter((image) => rebuild.get(image) === false);
+    state.writes.startWriters();
     try {
       const results = await buildArtifacts({ loaded: state.loaded, emit, signal, only, skipCompile });
       remember(state, results);

@@ -1,45 +1,35 @@
 /**
  * The facts behind the self-write rule (`plan/self-writes.ts`): which paths changed while the
- * previous iteration ran, and not since. A file event arrives a little after the write (inotify
- * plus a stat; a whole interval with polling), so changes seen within `latencyMs` after an
- * iteration ended still count as written during it; the next plan ends that window early.
+ * previous iteration's own processes could write, and not since. Recording starts when the
+ * iteration starts compiling and building (the steps that run the user's tools) and lasts until the
+ * iteration ends (deploying gives the file events of those writes time to arrive). An iteration
+ * that builds nothing (sync, redeploy, a config that does not load) records nothing, so a quick
+ * save right after it is never taken for its write.
  */
 export class WriteObserver {
-  private mode: 'idle' | 'running' | 'ending' = 'idle';
+  private recording = false;
   private current = new Set<string>();
   private last = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly latencyMs: number) {}
 
   observe(path: string): void {
-    if (this.mode === 'idle') this.last.delete(path);
-    else this.current.add(path);
+    if (this.recording) this.current.add(path);
+    else this.last.delete(path); // changed again outside such a window: someone else's change
   }
 
-  start(): void {
-    this.settle();
-    this.mode = 'running';
+  /** The iteration's compile and build steps start. */
+  startWriters(): void {
+    this.recording = true;
   }
 
-  end(): void {
-    this.mode = 'ending';
-    this.timer = setTimeout(() => this.settle(), this.latencyMs);
-    this.timer.unref();
-  }
-
-  /** Paths changed while the previous iteration ran (or just after), and not since. */
-  changedDuringLast(): ReadonlySet<string> {
-    this.settle();
-    return this.last;
-  }
-
-  private settle(): void {
-    if (this.mode !== 'ending') return;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+  /** The iteration ended: what it recorded is now the previous iteration's writes. */
+  endIteration(): void {
     this.last = this.current;
     this.current = new Set();
-    this.mode = 'idle';
+    this.recording = false;
+  }
+
+  /** Paths changed while the previous iteration's writers ran (or before it ended), and not since. */
+  changedDuringLast(): ReadonlySet<string> {
+    return this.last;
   }
 }
