@@ -8,13 +8,15 @@
  *   by its sources (a fresh clone does not have them).
  * - `.git/`, `node_modules/` and `.devloop/` are never inputs.
  */
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import type { ArtifactConfig } from '../config/types.js';
 import { digestInputs } from './digest.js';
 import { createInputClassifier, walkInputs, type InputFile, type InputKinds } from './walk.js';
 
 export type { InputFile, InputKinds } from './walk.js';
 export { createInputClassifier, createInputDirFilter } from './walk.js';
+export { createChangeClassifier, definitionFolders, type ChangeClassifier, type InputChange } from './change.js';
+import { createChangeClassifier } from './change.js';
 export { normalizedMode, canonicalJson } from './digest.js';
 export { FileHashCache } from './hash-cache.js';
 import type { FileHashCache } from './hash-cache.js';
@@ -59,21 +61,9 @@ export async function artifactInputDigest(
 
 /**
  * Whether a change to `relPath` (relative to the artifact context, or absolute) can change the
- * artifact. Ignore files and the Dockerfile count: editing them changes the inputs or the build.
+ * artifact. Ignore files and the Dockerfile count, also outside the context: editing them changes
+ * the inputs or the build.
  */
 export function isArtifactInput(artifact: ArtifactConfig, relPath: string): boolean {
-  const kinds = createInputClassifier(artifact)(relPath);
-  if (kinds.compile || kinds.image) return true;
-  return isBuildDefinitionFile(artifact, relPath);
-}
-
-/** `.dockerignore`, `.gitignore` in or above the context (with a compile step) and the Dockerfile. */
-export function isBuildDefinitionFile(artifact: ArtifactConfig, relPath: string): boolean {
-  const abs = resolve(artifact.context, relPath);
-  if (artifact.docker && abs === resolve(artifact.context, artifact.docker.dockerfile)) return true;
-  if (artifact.docker && abs === join(artifact.context, '.dockerignore')) return true;
-  if (!artifact.compile || basename(abs) !== '.gitignore') return false;
-  // Path test only (no fs calls): an ancestor above the git work tree counts too, harmlessly.
-  const dir = dirname(abs);
-  return abs.startsWith(artifact.context + sep) || artifact.context.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+  return createChangeClassifier(artifact)(resolve(artifact.context, relPath)) !== undefined;
 }

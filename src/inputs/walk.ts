@@ -19,6 +19,7 @@ import {
   type GitIgnoreFile,
 } from './rules.js';
 import { ancestorGitIgnores } from './git-ancestors.js';
+import { isOwnOutput } from './own-outputs.js';
 
 export interface InputFile {
   /** Posix path relative to the artifact context. */
@@ -60,6 +61,18 @@ function classify(sel: Selection, relPath: string, gitIgnored: boolean): InputKi
   const compile = Boolean(sel.compileGlob) && visible && sel.compileGlob!(relPath);
   let image = false;
   if (visible) image = sel.docker ? !sel.docker.ignores(relPath) : Boolean(sel.layers?.file(relPath));
+  return { compile, image };
+}
+
+/**
+ * What a folder's files may be (a deleted folder: the watcher does not know what was in it), erring
+ * towards "an input": compile when a compile step may read below it, image when the build may copy below it.
+ */
+function classifyDir(sel: Selection, relDir: string, gitIgnored: boolean): InputKinds {
+  const visible = !(sel.useGitIgnore && gitIgnored);
+  const compile = Boolean(sel.compileGlob) && visible;
+  let image = false;
+  if (visible) image = sel.docker ? !(sel.docker.ignores(relDir) && !sel.docker.hasExclusions) : Boolean(sel.layers?.mayContain(relDir));
   return { compile, image };
 }
 
@@ -154,7 +167,7 @@ export async function walkInputs(artifact: ArtifactConfig): Promise<ClassifiedIn
       const kinds = classify(sel, relPath, ignored);
       if (!kinds.compile && !kinds.image) continue;
       const st = lstatSync(join(absDir, entry.name), { throwIfNoEntry: false });
-      if (st) found.push({ path: relPath, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ...kinds });
+      if (st && !isOwnOutput(join(absDir, entry.name), st)) found.push({ path: relPath, mode: st.mode, size: st.size, mtimeMs: st.mtimeMs, ...kinds });
       if (++sinceYield >= 500) {
         sinceYield = 0;
         await new Promise((resolve) => setImmediate(resolve));
@@ -167,18 +180,22 @@ export async function walkInputs(artifact: ArtifactConfig): Promise<ClassifiedIn
 }
 
 /**
- * A reusable, synchronous classifier for single paths (the watcher asks about each changed file).
- * Reads the ignore files once per classifier; create a new one when they change.
+ * A reusable, synchronous classifier for single paths inside the context (relative or absolute);
+ * with `isDir`, for a folder (what its files may have been). Files this process writes are never
+ * inputs. Reads the ignore files once per classifier; create a new one when they change.
  */
-export function createInputClassifier(artifact: ArtifactConfig): (relPath: string) => InputKinds {
+export function createInputClassifier(artifact: ArtifactConfig): (relPath: string, isDir?: boolean) => InputKinds {
   const rules = inputRules(artifact);
   const gitIgnored = gitIgnoredLookup(rules);
   const none: InputKinds = { compile: false, image: false };
 
-  return (input: string) => {
+  return (input: string, isDir = false) => {
     const relPath = normalizeRelPath(rules.root, input);
     if (relPath === undefined || isAlwaysIgnored(relPath)) return none;
-    return classify(rules.sel, relPath, gitIgnored(relPath, false));
+    if (isDir) return classifyDir(rules.sel, relPath, gitIgnored(relPath, true));
+    const kinds = classify(rules.sel, relPath, gitIgnored(relPath, false));
+    if ((kinds.compile || kinds.image) && isOwnOutput(join(rules.root, relPath))) return none;
+    return kinds;
   };
 }
 

@@ -1,15 +1,20 @@
 /**
- * The planner: changed paths + config + previous state → the least work per artifact. Pure: the
- * file classification it needs comes in as functions (built once per config by `rules.ts`), so
- * every decision here is unit-testable without a file system.
+ * The planner: changed paths + config + previous state → the least work per artifact. Pure: what
+ * a path means for an artifact comes in as a function (the inputs module's `createChangeClassifier`,
+ * built once per config by `rules.ts`), so the planner acts on exactly what the input digest counts.
  *
  * - reload:   devloop.yaml changed (everything else waits for the new config)
  * - sync:     every changed file of an artifact matches one of its `sync` rules
  * - rebuild:  any other input changed (only that artifact; compile only if a compile input changed)
  * - redeploy: a manifest changed (re-render + apply, no builds)
+ * - hold:     the batch only holds files the previous iterations rewrote in a loop (`self-writes.ts`)
  */
 import { posix } from 'node:path';
+import type { ChangeClassifier, InputChange } from '../inputs/index.js';
 import { mapSyncPath, type CompiledSyncRule } from '../sync/map.js';
+import { judgeSelfWrites, type SelfWriteState } from './self-writes.js';
+
+export { noSelfWrites, type SelfWriteState } from './self-writes.js';
 
 export type ChangeKind = 'write' | 'delete' | 'deleteDir';
 
@@ -24,10 +29,8 @@ export interface ArtifactRules {
   /** Absolute context folder. */
   context: string;
   hasCompile: boolean;
-  /** Whether a file (posix path relative to the context) is read by the compile step / copied by the image build. */
-  classify: (relPath: string) => { compile: boolean; image: boolean };
-  /** Dockerfile and ignore files: changing them changes the build itself. */
-  definition: (relPath: string) => 'dockerfile' | 'ignore' | undefined;
+  /** What a changed absolute path means for the artifact (undefined: no input), from the inputs module. */
+  input: ChangeClassifier;
   sync: CompiledSyncRule[];
 }
 
@@ -36,6 +39,9 @@ export interface PlanState {
   noSync: ReadonlySet<string>;
   /** Artifacts with files synced since their last build: a pod restart would lose them. */
   syncedSinceBuild: ReadonlySet<string>;
+  /** Absolute paths that changed while the previous iteration ran, and not since. */
+  changedDuringLast: ReadonlySet<string>;
+  selfWrites: SelfWriteState;
 }
 
 export interface PlanInput {
@@ -73,12 +79,16 @@ export interface Plan {
   actions: ArtifactAction[];
   /** Ignore files changed: the caller must rebuild its classifiers. */
   refreshRules: boolean;
-  /** Changed paths that matter, relative to the config folder. */
+  /** Changed paths that matter, relative to the config folder (`../docker/Dockerfile` outside it). */
   changed: string[];
   /** One line: "rebuild hello: main.go changed". */
   reason: string;
   /** Things worth saying once (a sync rule refused a path…). */
   notes: string[];
+  /** The self-write state for the next plan. */
+  selfWrites: SelfWriteState;
+  /** Changes not acted on (a self-write loop): hand them to the next plan with its changes. */
+  held: FileChange[];
 }
 
 export function isEmptyPlan(plan: Plan): boolean {
@@ -102,25 +112,30 @@ export function plan(input: PlanInput): Plan {
   let refreshRules = false;
   const manifestFiles: string[] = [];
   const perArtifact = new Map<string, ArtifactChanges>();
+  const mattering: FileChange[] = [];
 
   for (const change of dedupe(input.changes)) {
     const fromConfig = relativeInside(input.configDir, change.path);
+    const matters = (): void => {
+      changed.add(fromConfig ?? posix.relative(input.configDir, change.path));
+      if (mattering.at(-1) !== change) mattering.push(change);
+    };
     if (change.path === input.configFile) {
       reload = true;
-      changed.add(fromConfig ?? change.path);
+      matters();
       continue;
     }
     if (fromConfig !== undefined && change.kind !== 'deleteDir' && input.isManifest(fromConfig)) {
       manifestFiles.push(fromConfig);
-      changed.add(fromConfig);
+      matters();
     }
     for (const rules of input.artifacts) {
-      const rel = relativeInside(rules.context, change.path);
-      if (rel === undefined) continue;
-      const decision = classifyChange(rules, rel, change, input.state, notes);
-      if (!decision) continue;
+      const meaning = rules.input(change.path, change.kind === 'deleteDir');
+      if (!meaning) continue;
+      const rel = meaning.rel;
+      const decision = classifyChange(rules, meaning, change, input.state, notes);
       if (decision.refreshRules) refreshRules = true;
-      changed.add(fromConfig ?? change.path);
+      matters();
       let entry = perArtifact.get(rules.image);
       if (!entry) {
         entry = { rules, files: [], compile: false, needsBuild: false, copy: [], remove: [] };
@@ -158,7 +173,13 @@ export function plan(input: PlanInput): Plan {
   }
   actions.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
 
-  const result: Plan = { reload, redeploy, actions, refreshRules, changed: [...changed].sort(), reason: '', notes };
+  const verdict = judgeSelfWrites(input.state.selfWrites, mattering.map((c) => c.path), input.state.changedDuringLast);
+  if (verdict.hold) {
+    const found = verdict.found?.map((p) => posix.relative(input.configDir, p));
+    const loopNotes = found ? [selfWriteNote(found)] : [];
+    return { reload: false, redeploy: false, actions: [], refreshRules: false, changed: [], reason: '', notes: loopNotes, selfWrites: verdict.next, held: mattering };
+  }
+  const result: Plan = { reload, redeploy, actions, refreshRules, changed: [...changed].sort(), reason: '', notes, selfWrites: verdict.next, held: [] };
   const compiles = new Set(input.artifacts.filter((a) => a.hasCompile).map((a) => a.image));
   result.reason = describe(result, manifestFiles.sort(), compiles);
   return result;
@@ -168,23 +189,14 @@ type Decision =
   | { kind: 'build'; compile: boolean; refreshRules?: boolean }
   | { kind: 'sync'; copy: SyncCopy[]; remove: SyncRemove[]; refreshRules?: boolean };
 
-function classifyChange(rules: ArtifactRules, rel: string, change: FileChange, state: PlanState, notes: string[]): Decision | undefined {
-  if (change.kind === 'deleteDir') {
-    // The folder's files are gone; the watcher does not know which, so ask as if for one below it.
-    const kinds = rules.classify(`${rel}/x`);
-    if (!kinds.compile && !kinds.image) return undefined;
-    const sync = syncDecision(rules, rel, change, state, notes);
-    return sync ?? { kind: 'build', compile: rules.hasCompile };
-  }
-  const definition = rules.definition(rel);
-  if (definition) return { kind: 'build', compile: definition === 'ignore' && rules.hasCompile, refreshRules: definition === 'ignore' };
-  const kinds = rules.classify(rel);
-  if (!kinds.compile && !kinds.image) return undefined;
-  if (!kinds.compile) {
-    const sync = syncDecision(rules, rel, change, state, notes);
+function classifyChange(rules: ArtifactRules, meaning: InputChange, change: FileChange, state: PlanState, notes: string[]): Decision {
+  if (meaning.definition) return { kind: 'build', compile: meaning.compile, refreshRules: meaning.definition === 'ignore' };
+  // A deleted folder: which files it held is unknown; a sync rule covering it removes it all.
+  if (!meaning.compile || change.kind === 'deleteDir') {
+    const sync = syncDecision(rules, meaning.rel, change, state, notes);
     if (sync) return sync;
   }
-  return { kind: 'build', compile: kinds.compile };
+  return { kind: 'build', compile: meaning.compile };
 }
 
 function syncDecision(rules: ArtifactRules, rel: string, change: FileChange, state: PlanState, notes: string[]): Decision | undefined {
@@ -215,6 +227,11 @@ function relativeInside(root: string, path: string): string | undefined {
   const rel = posix.relative(root, path);
   if (rel === '' || rel === '..' || rel.startsWith('../') || posix.isAbsolute(rel)) return undefined;
   return rel;
+}
+
+function selfWriteNote(files: string[]): string {
+  const named = files.length > 5 ? `${files.slice(0, 5).join(', ')} and ${files.length - 5} more` : files.join(', ');
+  return `iterations keep being started only by files the previous iteration wrote (${named}); not starting another one for them until something else changes (another file, a save while no iteration runs, or r)`;
 }
 
 function listFiles(files: string[], verb = 'changed'): string {

@@ -1,29 +1,20 @@
 /**
- * Builds the planner's per-artifact rules from the config. Not pure: the classifiers read the
- * artifact's ignore files once (rebuild them when `plan().refreshRules` says so).
+ * Builds the planner's per-artifact rules from the config. What a path means is the inputs
+ * module's answer (the same rules as the input digest), never decided here. Not pure: the
+ * classifiers read the artifact's ignore files once (rebuild them when `plan().refreshRules` says so).
  */
-import { basename, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
-import { createInputClassifier } from '../inputs/index.js';
+import { createChangeClassifier } from '../inputs/index.js';
 import { compileSyncRules } from '../sync/map.js';
 import type { ArtifactRules } from './index.js';
 
 export function artifactRules(artifact: ArtifactConfig): ArtifactRules {
-  const classify = createInputClassifier(artifact);
-  const dockerfile = artifact.docker ? resolve(artifact.context, artifact.docker.dockerfile) : undefined;
   return {
     image: artifact.image,
     context: artifact.context,
     hasCompile: Boolean(artifact.compile),
-    classify,
-    definition: (rel) => {
-      const abs = join(artifact.context, rel);
-      if (dockerfile && abs === dockerfile) return 'dockerfile';
-      if (rel === '.dockerignore' && artifact.docker) return 'ignore';
-      if (basename(rel) === '.gitignore' && artifact.compile) return 'ignore';
-      return undefined;
-    },
+    input: createChangeClassifier(artifact),
     sync: compileSyncRules(artifact.sync),
   };
 }

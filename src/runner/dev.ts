@@ -11,13 +11,14 @@ import type { LoadedConfig } from '../config/types.js';
 import { collectStageDurations, reportFailure, timedStage, type Emit, type EventBus } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
-import { isEmptyPlan, plan, type ArtifactAction, type FileChange, type Plan } from '../plan/index.js';
+import { isEmptyPlan, noSelfWrites, plan, type ArtifactAction, type FileChange, type Plan, type SelfWriteState } from '../plan/index.js';
 import { artifactRules, manifestMatcher } from '../plan/rules.js';
 import type { ArtifactRules } from '../plan/index.js';
 import { startWatcher, watchScope, type TriggerMode, type Watcher } from '../watch/index.js';
 import { listenForKeys, type KeyCommand } from './dev-keys.js';
 import { processAlive, readSession, removeSession, writeSession } from './dev-session.js';
 import type { DeployOutcome, PipelineContext } from './pipeline.js';
+import { WriteObserver } from './write-observer.js';
 
 export interface DevOptions {
   trigger: TriggerMode;
@@ -55,6 +56,11 @@ interface LoopState {
   /** The watcher must be rebuilt after this iteration (config reloaded). */
   rescope: boolean;
   lastStatus?: string;
+  /** What changed while iterations ran: may be their own writes. */
+  writes: WriteObserver;
+  selfWrites: SelfWriteState;
+  /** Changes the last plan held back (a self-write loop); they join the next batch. */
+  held: FileChange[];
 }
 
 const DELETE_TIMEOUT_MS = 60_000;
@@ -75,6 +81,9 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
     syncedSinceBuild: new Set(),
     n: 0,
     rescope: false,
+    writes: new WriteObserver(),
+    selfWrites: noSelfWrites,
+    held: [],
   };
 
   await removeOrphans(state, emit, signal);
@@ -132,6 +141,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
       debounceMs: options.debounceMs,
       intervalMs: options.intervalMs,
       run,
+      observe: (change) => state.writes.observe(change.path),
       onError: (error) => emit({ type: 'notice', level: 'warn', message: `watcher: ${error.message}` }),
     });
 
@@ -189,17 +199,24 @@ async function iteration(
   if (signal.aborted) return;
   const { emit } = ctx;
   const decided: Plan = forced
-    ? { reload: false, redeploy: true, refreshRules: false, actions: [], changed: [], reason: forcedReason, notes: [] }
+    ? { reload: false, redeploy: true, refreshRules: false, actions: [], changed: [], reason: forcedReason, notes: [], selfWrites: state.selfWrites, held: [] }
     : plan({
-        changes,
+        changes: [...state.held, ...changes],
         configFile: state.loaded.file,
         configDir: state.loaded.dir,
         isManifest: state.isManifest,
         artifacts: state.rules,
-        state: { noSync: state.noSync, syncedSinceBuild: state.syncedSinceBuild },
+        state: {
+          noSync: state.noSync,
+          syncedSinceBuild: state.syncedSinceBuild,
+          changedDuringLast: state.writes.changedDuringLast(),
+          selfWrites: state.selfWrites,
+        },
       });
-  if (!forced && isEmptyPlan(decided)) return; // nothing that matters changed: no iteration at all
+  state.selfWrites = decided.selfWrites;
+  state.held = decided.held;
   for (const note of decided.notes) emit({ type: 'notice', level: 'warn', message: note });
+  if (!forced && isEmptyPlan(decided)) return; // nothing that matters changed (or held): no iteration at all
 
   const n = ++state.n;
   const started = performance.now();
@@ -226,6 +243,8 @@ async function iteration(
     state.lastStatus = `iteration ${n} failed: ${failure.message}`;
     emit({ type: 'iteration', n, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
     emit({ type: 'notice', level: 'info', message: 'the previous version keeps running; save again to retry' });
+  } finally {
+    state.writes.endIteration();
   }
 }
 
@@ -240,6 +259,7 @@ async function reload(ctx: DevContext, state: LoopState): Promise<void> {
   state.loaded = next;
   Object.assign(state, rulesFor(next));
   state.noSync.clear();
+  state.selfWrites = noSelfWrites;
   state.rescope = true;
   ctx.emit({ type: 'notice', level: 'info', message: 'config reloaded' });
 }
@@ -301,6 +321,7 @@ async function applyPlan(
     const { buildArtifacts, BuildFailedError } = await import('../build/index.js');
     const only = [...rebuild.keys()];
     const skipCompile = only.filter((image) => rebuild.get(image) === false);
+    state.writes.startWriters();
     try {
       const results = await buildArtifacts({ loaded: state.loaded, emit, signal, only, skipCompile });
       remember(state, results);

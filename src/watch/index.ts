@@ -22,6 +22,8 @@ export interface WatchOptions {
   /** Polling interval with trigger "polling". */
   intervalMs: number;
   run: (changes: FileChange[], forced: boolean) => Promise<void>;
+  /** Sees every change as it is noticed (before coalescing), e.g. to tell what changed while an iteration ran. */
+  observe?: (change: FileChange) => void;
   onError: (error: Error) => void;
 }
 
@@ -48,7 +50,10 @@ export function startWatcher(options: WatchOptions): Watcher {
     run: options.run,
     busy: () => raw?.busy() ?? false,
   });
-  const onChange = (change: FileChange): void => coalescer.push(change);
+  const onChange = (change: FileChange): void => {
+    options.observe?.(change);
+    coalescer.push(change);
+  };
   raw =
     options.trigger === 'polling'
       ? watchPolling(options.scope, options.intervalMs, onChange, options.onError)
@@ -58,7 +63,7 @@ export function startWatcher(options: WatchOptions): Watcher {
     flush: (force) => coalescer.flush(force),
     pending: () => coalescer.pending(),
     drain: () => coalescer.drain(),
-    push: onChange,
+    push: (change) => coalescer.push(change), // handed over: already observed
     watched: () => raw.watched(),
     idle: () => coalescer.idle(),
     async close() {

@@ -1,5 +1,7 @@
 /**
- * What the watcher looks at: the folders to start from and which folders to enter. Folders that
+ * What the watcher looks at: the folders to start from and which folders to enter. Besides the
+ * contexts, manifests and config folder, the folders of files that define a build (a Dockerfile
+ * outside its context, `.gitignore` files above it: `definitionFolders`) are watched, unrecursively. Folders that
  * cannot hold an input (`.git/`, `node_modules/`, `.devloop/`, ignored by `.gitignore` — the
  * context's own or one above it — or `.dockerignore`) are decided on their path alone, before
  * anything below them is read or stat'ed. Which folders those are is the inputs module's decision
@@ -8,7 +10,7 @@
 import { dirname, posix, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { LoadedConfig } from '../config/types.js';
-import { createInputDirFilter } from '../inputs/index.js';
+import { createInputDirFilter, definitionFolders } from '../inputs/index.js';
 import { ALWAYS_IGNORED_DIRS } from '../inputs/rules.js';
 
 export interface WatchScope {
@@ -20,7 +22,11 @@ export interface WatchScope {
 
 export function watchScope(loaded: LoadedConfig): WatchScope {
   const interest: { dir: string; enter: (rel: string) => boolean }[] = [];
-  for (const artifact of loaded.config.build.artifacts) interest.push({ dir: artifact.context, enter: createInputDirFilter(artifact) });
+  for (const artifact of loaded.config.build.artifacts) {
+    interest.push({ dir: artifact.context, enter: createInputDirFilter(artifact) });
+    // The Dockerfile outside the context, `.gitignore` files above it: their folders, not below.
+    for (const dir of definitionFolders(artifact)) interest.push({ dir, enter: () => false });
+  }
   for (const glob of loaded.config.manifests) {
     const scan = picomatch.scan(glob.replace(/^\.\//, ''));
     const base = resolve(loaded.dir, scan.isGlob ? scan.base : dirname(scan.base));

@@ -24,6 +24,9 @@ export interface Project {
   dir: string;
   helloPort: number;
   quotePort: number;
+  /** The registry host and the busybox base image pushed to it, for tests that write their own config. */
+  registry: string;
+  base: string;
   env: NodeJS.ProcessEnv;
   fake: FakeKube;
   runtime: DockerRuntime;
@@ -78,6 +81,8 @@ portForward:
     dir,
     helloPort,
     quotePort,
+    registry,
+    base,
     env,
     fake,
     runtime,

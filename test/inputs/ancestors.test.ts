@@ -9,6 +9,7 @@ import {
   compileInputs,
   createInputClassifier,
   createInputDirFilter,
+  definitionFolders,
   isArtifactInput,
   listArtifactInputs,
 } from '../../src/inputs/index.js';
@@ -107,6 +108,11 @@ describe('.gitignore files above the context', () => {
     const repo = await tree({ ...app, '.gitignore': '**/bin/\n', 'examples/go/.git': 'gitdir: elsewhere\n' }, { git: true });
     expect(gitWorkTreeRoot(join(repo, 'examples/go/app'))).toBe(join(repo, 'examples/go'));
     expect(paths(await listArtifactInputs(goArtifact(join(repo, 'examples/go/app'))))).toContain('bin/app');
+    // …so editing those files changes nothing, and the watcher need not look at them
+    const nested = goArtifact(join(repo, 'examples/go/app'));
+    expect(isArtifactInput(nested, join(repo, '.gitignore'))).toBe(false);
+    expect(isArtifactInput(nested, join(repo, 'examples/go/.gitignore'))).toBe(true);
+    expect(definitionFolders(nested)).toEqual([join(repo, 'examples/go')]);
   });
 
   it('a context git ignores as a whole keeps its inputs (only its own .gitignore applies)', async () => {

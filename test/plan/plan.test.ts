@@ -1,52 +1,74 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
 import picomatch from 'picomatch';
-import { isEmptyPlan, plan, type ArtifactRules, type FileChange, type PlanInput } from '../../src/plan/index.js';
+import type { ArtifactConfig } from '../../src/config/types.js';
+import { addOwnOutputFd } from '../../src/inputs/own-outputs.js';
+import { listArtifactInputs } from '../../src/inputs/index.js';
+import { isEmptyPlan, noSelfWrites, plan, type ArtifactRules, type FileChange, type PlanInput, type PlanState } from '../../src/plan/index.js';
+import { artifactRules } from '../../src/plan/rules.js';
 import { compileSyncRules, mapSyncPath } from '../../src/sync/map.js';
+import { removeTemps, tempTree } from '../support/tmp.js';
 
-const dir = '/p';
-const goInputs = picomatch(['**/*.go', 'go.mod']);
+// A real project on disk: the planner gets the inputs module's rules, as in `devloop dev`.
+//   <p>/.git/               a git work tree, so .gitignore files above a context apply
+//   <p>/.gitignore          *.log (applies to hello, which compiles)
+//   <p>/hello/              compile (go), Dockerfile inside, .gitignore bin/, .dockerignore *.md, sync public/**
+//   <p>/quote/              no compile, Dockerfile outside: ../docker/quote.Dockerfile
+let dir: string;
+const at = (rel: string): string => join(dir, rel);
 
-function hello(extra: Partial<ArtifactRules> = {}): ArtifactRules {
+beforeAll(async () => {
+  dir = await tempTree('devloop-plan-', {
+    '.git/HEAD': 'ref: refs/heads/main\n',
+    '.gitignore': '*.log\n',
+    'hello/.gitignore': 'bin/\n',
+    'hello/.dockerignore': '*.md\n',
+    'hello/Dockerfile': 'FROM scratch\nCOPY bin/hello /hello\n',
+    'hello/main.go': 'package main\n',
+    'quote/www/index.html': 'hi\n',
+    'docker/quote.Dockerfile': 'FROM scratch\nCOPY www /www\n',
+  });
+});
+afterAll(removeTemps);
+
+function helloConfig(): ArtifactConfig {
   return {
     image: 'hello',
-    context: '/p/hello',
-    hasCompile: true,
-    classify: (rel) => {
-      if (rel.startsWith('bin/') || rel.endsWith('.md')) return { compile: false, image: false };
-      return { compile: goInputs(rel), image: true };
-    },
-    definition: (rel) => (rel === 'Dockerfile' ? 'dockerfile' : rel === '.dockerignore' || rel === '.gitignore' ? 'ignore' : undefined),
-    sync: compileSyncRules([{ src: 'public/**', dest: '/app/public' }]),
-    ...extra,
+    context: at('hello'),
+    compile: { command: ['go', 'build', '-o', 'bin/hello', '.'], inputs: ['**/*.go', 'go.mod'], env: {} },
+    docker: { dockerfile: 'Dockerfile', buildArgs: {}, target: '' },
+    sync: [{ src: 'public/**', dest: '/app/public' }],
   };
 }
 
-const quote: ArtifactRules = {
-  image: 'quote',
-  context: '/p/quote',
-  hasCompile: false,
-  classify: () => ({ compile: false, image: true }),
-  definition: (rel) => (rel === 'Dockerfile' ? 'dockerfile' : undefined),
-  sync: [],
-};
+function quoteConfig(): ArtifactConfig {
+  return { image: 'quote', context: at('quote'), docker: { dockerfile: '../docker/quote.Dockerfile', buildArgs: {}, target: '' }, sync: [] };
+}
+
+function hello(extra: Partial<ArtifactRules> = {}): ArtifactRules {
+  return { ...artifactRules(helloConfig()), ...extra };
+}
+
+const emptyState = (): PlanState => ({ noSync: new Set(), syncedSinceBuild: new Set(), changedDuringLast: new Set(), selfWrites: noSelfWrites });
 
 function input(changes: FileChange[], over: Partial<PlanInput> = {}): PlanInput {
   return {
     changes,
-    configFile: '/p/devloop.yaml',
+    configFile: at('devloop.yaml'),
     configDir: dir,
     isManifest: picomatch('k8s/*.yaml'),
-    artifacts: [hello(), quote],
-    state: { noSync: new Set(), syncedSinceBuild: new Set() },
+    artifacts: [hello(), artifactRules(quoteConfig())],
+    state: emptyState(),
     ...over,
   };
 }
 
-const w = (path: string): FileChange => ({ path, kind: 'write' });
+const w = (rel: string): FileChange => ({ path: at(rel), kind: 'write' });
 
 describe('plan', () => {
   it('rebuilds only the artifact whose compile input changed, with compile', () => {
-    const p = plan(input([w('/p/hello/main.go')]));
+    const p = plan(input([w('hello/main.go')]));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: true, files: ['main.go'] }]);
     expect(p.redeploy).toBe(false);
     expect(p.reason).toBe('rebuild hello: main.go changed');
@@ -54,21 +76,21 @@ describe('plan', () => {
   });
 
   it('skips compile when only files the image copies changed', () => {
-    const p = plan(input([w('/p/hello/Dockerfile')]));
+    const p = plan(input([w('hello/Dockerfile')]));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: ['Dockerfile'] }]);
     expect(p.reason).toBe('rebuild hello (compile skipped): Dockerfile changed');
   });
 
   it('syncs when every changed file matches a sync rule', () => {
-    const p = plan(input([w('/p/hello/public/index.html'), w('/p/hello/public/css/a.css')]));
+    const p = plan(input([w('hello/public/index.html'), w('hello/public/css/a.css')]));
     expect(p.actions).toEqual([
       {
         kind: 'sync',
         image: 'hello',
         files: ['public/css/a.css', 'public/index.html'],
         copy: [
-          { local: '/p/hello/public/index.html', path: '/app/public/index.html', dest: '/app/public' },
-          { local: '/p/hello/public/css/a.css', path: '/app/public/css/a.css', dest: '/app/public' },
+          { local: at('hello/public/index.html'), path: '/app/public/index.html', dest: '/app/public' },
+          { local: at('hello/public/css/a.css'), path: '/app/public/css/a.css', dest: '/app/public' },
         ],
         remove: [],
       },
@@ -77,12 +99,12 @@ describe('plan', () => {
   });
 
   it('rebuilds when a synced file changes together with another input', () => {
-    const p = plan(input([w('/p/hello/public/index.html'), w('/p/hello/main.go')]));
+    const p = plan(input([w('hello/public/index.html'), w('hello/main.go')]));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: true, files: ['main.go', 'public/index.html'] }]);
   });
 
   it('maps deletions to removals, folders recursively', () => {
-    const p = plan(input([{ path: '/p/hello/public/old.html', kind: 'delete' }, { path: '/p/hello/public/img', kind: 'deleteDir' }]));
+    const p = plan(input([{ path: at('hello/public/old.html'), kind: 'delete' }, { path: at('hello/public/img'), kind: 'deleteDir' }]));
     expect(p.actions).toEqual([
       {
         kind: 'sync',
@@ -98,75 +120,157 @@ describe('plan', () => {
   });
 
   it('a deleted source folder rebuilds with compile', () => {
-    const p = plan(input([{ path: '/p/hello/pkg', kind: 'deleteDir' }]));
+    const p = plan(input([{ path: at('hello/pkg'), kind: 'deleteDir' }]));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: true, files: ['pkg'] }]);
   });
 
   it('a deleted compile input rebuilds with compile', () => {
-    const p = plan(input([{ path: '/p/hello/util.go', kind: 'delete' }]));
+    const p = plan(input([{ path: at('hello/util.go'), kind: 'delete' }]));
     expect(p.actions[0]).toMatchObject({ kind: 'rebuild', compile: true });
   });
 
   it('the last change of a path wins (atomic save: delete then write)', () => {
-    const p = plan(input([{ path: '/p/hello/public/a.html', kind: 'delete' }, w('/p/hello/public/a.html')]));
+    const p = plan(input([{ path: at('hello/public/a.html'), kind: 'delete' }, w('hello/public/a.html')]));
     expect(p.actions[0]).toMatchObject({ kind: 'sync', remove: [], copy: [{ path: '/app/public/a.html' }] });
   });
 
   it('ignores files that are no input (compile outputs, dockerignored)', () => {
-    const p = plan(input([w('/p/hello/bin/hello'), w('/p/hello/README.md'), w('/p/other/x.txt')]));
+    const p = plan(input([w('hello/bin/hello'), w('hello/README.md'), w('other/x.txt')]));
     expect(isEmptyPlan(p)).toBe(true);
     expect(p.reason).toBe('');
     expect(p.changed).toEqual([]);
   });
 
   it('redeploys without builds when a manifest changed', () => {
-    const p = plan(input([w('/p/k8s/hello.yaml')]));
+    const p = plan(input([w('k8s/hello.yaml')]));
     expect(p).toMatchObject({ redeploy: true, actions: [], reload: false, reason: 'redeploy: k8s/hello.yaml changed' });
   });
 
   it('a redeploy rebuilds artifacts with files synced since their build (pods may restart)', () => {
-    const p = plan(input([w('/p/k8s/hello.yaml')], { state: { noSync: new Set(), syncedSinceBuild: new Set(['hello']) } }));
+    const p = plan(input([w('k8s/hello.yaml')], { state: { ...emptyState(), syncedSinceBuild: new Set(['hello']) } }));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: [] }]);
-    const q = plan(input([w('/p/k8s/hello.yaml'), w('/p/hello/public/a.html')], { state: { noSync: new Set(), syncedSinceBuild: new Set(['hello']) } }));
+    const q = plan(input([w('k8s/hello.yaml'), w('hello/public/a.html')], { state: { ...emptyState(), syncedSinceBuild: new Set(['hello']) } }));
     expect(q.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: ['public/a.html'] }]);
   });
 
   it('reloads when devloop.yaml changed', () => {
-    const p = plan(input([w('/p/devloop.yaml'), w('/p/hello/main.go')]));
+    const p = plan(input([w('devloop.yaml'), w('hello/main.go')]));
     expect(p.reload).toBe(true);
     expect(p.reason).toBe('reload config: devloop.yaml changed');
   });
 
   it('falls back to a rebuild for artifacts without tar in their containers', () => {
-    const p = plan(input([w('/p/hello/public/index.html')], { state: { noSync: new Set(['hello']), syncedSinceBuild: new Set() } }));
+    const p = plan(input([w('hello/public/index.html')], { state: { ...emptyState(), noSync: new Set(['hello']) } }));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: ['public/index.html'] }]);
   });
 
   it('ignore-file changes rebuild and ask for fresh classifiers', () => {
-    const p = plan(input([w('/p/hello/.gitignore')]));
+    const p = plan(input([w('hello/.gitignore')]));
     expect(p.refreshRules).toBe(true);
     expect(p.actions[0]).toMatchObject({ kind: 'rebuild', compile: true });
   });
 
   it('touches several artifacts independently', () => {
-    const p = plan(input([w('/p/quote/www/index.html'), w('/p/hello/public/x.html')]));
+    const p = plan(input([w('quote/www/index.html'), w('hello/public/x.html')]));
     expect(p.actions.map((a) => `${a.kind}:${a.image}`)).toEqual(['sync:hello', 'rebuild:quote']);
     expect(p.reason).toBe('sync hello: public/x.html changed; rebuild quote: www/index.html changed');
   });
 
   it('a refused sync destination rebuilds and says why', () => {
     const rules = hello({ sync: compileSyncRules([{ src: 'public/**', dest: 'relative/dir' }]) });
-    const p = plan(input([w('/p/hello/public/a.html')], { artifacts: [rules] }));
+    const p = plan(input([w('hello/public/a.html')], { artifacts: [rules] }));
     expect(p.actions[0]).toMatchObject({ kind: 'rebuild', compile: false });
     expect(p.notes[0]).toMatch(/must be an absolute/);
   });
 
   it('10,000 changed files make one plan with a short reason', () => {
-    const changes = Array.from({ length: 10_000 }, (_, i) => w(`/p/hello/src${i}.go`));
+    const changes = Array.from({ length: 10_000 }, (_, i) => w(`hello/src${i}.go`));
     const p = plan(input(changes));
     expect(p.actions).toHaveLength(1);
     expect(p.actions[0]!.files).toHaveLength(10_000);
     expect(p.reason).toBe('rebuild hello: src0.go and 9999 more changed');
+  });
+});
+
+describe('plan: inputs outside the context (the same rules as the input digest)', () => {
+  it('a .gitignore above the context rebuilds with compile and refreshes the rules', () => {
+    const p = plan(input([w('.gitignore')]));
+    expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: true, files: ['../.gitignore'] }]);
+    expect(p.refreshRules).toBe(true);
+    expect(p.reason).toBe('rebuild hello: ../.gitignore changed');
+    expect(p.changed).toEqual(['.gitignore']);
+  });
+
+  it('what a .gitignore above the context ignores is no input', () => {
+    expect(isEmptyPlan(plan(input([w('hello/debug.log')])))).toBe(true);
+  });
+
+  it('a Dockerfile outside the context rebuilds that artifact (no compile)', () => {
+    const p = plan(input([w('docker/quote.Dockerfile')]));
+    expect(p.actions).toEqual([{ kind: 'rebuild', image: 'quote', compile: false, files: ['../docker/quote.Dockerfile'] }]);
+    expect(p.reason).toBe('rebuild quote: ../docker/quote.Dockerfile changed');
+  });
+
+  it('other files beside an outside Dockerfile or above the context are no input', () => {
+    expect(isEmptyPlan(plan(input([w('docker/README'), w('notes.txt'), w('.gitattributes')])))).toBe(true);
+  });
+});
+
+describe('plan: files devloop itself writes', () => {
+  it('stdout redirected into a context is no input for the plan nor the digest', async () => {
+    const file = at('quote/events.json');
+    const fd = openSync(file, 'w');
+    try {
+      expect(plan(input([w('quote/events.json')])).actions).toHaveLength(1); // any other file there is an input
+      addOwnOutputFd(fd);
+      expect(isEmptyPlan(plan(input([w('quote/events.json')])))).toBe(true);
+      expect((await listArtifactInputs(quoteConfig())).map((f) => f.path)).toEqual(['www/index.html']);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('plan: iterations started only by their own writes', () => {
+  let gen: string;
+  beforeAll(() => void (gen = at('hello/gen.go')));
+  const loop = (changedDuringLast: string[], selfWrites = noSelfWrites) =>
+    plan(input([w('hello/gen.go')], { state: { ...emptyState(), changedDuringLast: new Set(changedDuringLast), selfWrites } }));
+
+  it('the first one runs, the next with the same files is held with a warning naming them', () => {
+    const first = loop([gen]);
+    expect(first.actions).toHaveLength(1);
+    expect(first.notes).toEqual([]);
+    const second = loop([gen], first.selfWrites);
+    expect(isEmptyPlan(second)).toBe(true);
+    expect(second.held.map((c) => c.path)).toEqual([gen]);
+    expect(second.notes).toHaveLength(1);
+    expect(second.notes[0]).toMatch(/only by files the previous iteration wrote \(hello\/gen\.go\)/);
+    // from then on held at once, silently
+    const third = loop([gen], second.selfWrites);
+    expect(isEmptyPlan(third)).toBe(true);
+    expect(third.notes).toEqual([]);
+  });
+
+  it('a change of the same file while no iteration runs is someone else\'s: it runs', () => {
+    const held = loop([gen], loop([gen], loop([gen]).selfWrites).selfWrites);
+    expect(loop([], held.selfWrites).actions).toHaveLength(1);
+  });
+
+  it('held changes go along with the next change of another file', () => {
+    const held = loop([gen], loop([gen]).selfWrites);
+    const next = plan(input([...held.held, w('hello/main.go')], { state: { ...emptyState(), changedDuringLast: new Set([gen]), selfWrites: held.selfWrites } }));
+    expect(next.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: true, files: ['gen.go', 'main.go'] }]);
+    expect(next.held).toEqual([]);
+  });
+
+  it('different files each time, or also a file nobody wrote during the iteration: no loop', () => {
+    const first = loop([gen]);
+    const other = plan(input([w('hello/other.go')], { state: { ...emptyState(), changedDuringLast: new Set([at('hello/other.go')]), selfWrites: first.selfWrites } }));
+    expect(other.actions).toHaveLength(1);
+    const mixed = plan(input([w('hello/gen.go'), w('hello/main.go')], { state: { ...emptyState(), changedDuringLast: new Set([gen]), selfWrites: first.selfWrites } }));
+    expect(mixed.actions).toHaveLength(1);
+    expect(mixed.selfWrites.lastSelfWritten).toEqual([]);
   });
 });
 

@@ -194,6 +194,33 @@ describe('notify watcher', () => {
     expect(batches).toEqual([]);
   });
 
+  it('watches a Dockerfile outside the context and the .gitignore files above it, up to the git root', async () => {
+    const top = await mkdtemp(join(tmpdir(), 'devloop-watch-'));
+    await execa('git', ['init', '-q', top]);
+    const dir = join(top, 'proj');
+    for (const d of ['proj/app', 'proj/k8s', 'docker', 'other']) await mkdir(join(top, d), { recursive: true });
+    await writeFile(join(dir, 'devloop.yaml'), 'x: 1\n');
+    const config = loaded(dir);
+    config.config.build.artifacts[0]!.docker!.dockerfile = '../../docker/Dockerfile';
+    const scope = watchScope(config);
+    expect(scope.roots).toEqual([top]);
+    expect(scope.includeDir(join(top, 'docker'))).toBe(true);
+    expect(scope.includeDir(join(top, 'other'))).toBe(false);
+    const batches: FileChange[][] = [];
+    const watcher = startWatcher({ scope, trigger: 'notify', debounceMs: 50, intervalMs: 100, run: async (c) => void batches.push(c), onError: (e) => { throw e; } });
+    cleanups.push(async () => {
+      await watcher.close();
+      await rm(top, { recursive: true, force: true });
+    });
+    await watcher.ready;
+    await writeFile(join(top, '.gitignore'), 'proj/app/out/\n');
+    await writeFile(join(dir, '.gitignore'), 'app/tmp/\n');
+    await writeFile(join(top, 'docker/Dockerfile'), 'FROM scratch\n');
+    await writeFile(join(top, 'other/x'), '1');
+    await settle(watcher);
+    expect(new Set(batches.flat().map((c) => c.path))).toEqual(new Set([join(top, '.gitignore'), join(dir, '.gitignore'), join(top, 'docker/Dockerfile')]));
+  });
+
   it('reports a save as one batch, and nothing for ignored trees', async () => {
     const dir = await project();
     const { watcher, batches } = await watching(dir);
