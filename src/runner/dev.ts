@@ -5,7 +5,6 @@
  * A failed iteration is reported and the loop goes on: the old version keeps serving.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import type { BuildResult } from '../build/types.js';
 import type { LoadedConfig } from '../config/types.js';
 import { collectStageDurations, timedStage, type Emit, type EventBus } from '../events/bus.js';
@@ -347,23 +346,22 @@ function status(state: LoopState, emit: Emit, forwards: { resource: string; addr
 async function cleanupSession(state: LoopState, emit: Emit): Promise<void> {
   const { deleteDeployed } = await import('../deploy/delete.js');
   const { deployApiFor } = await import('./pipeline.js');
-  const { readDeployState, stateFile } = await import('./state.js');
-  const recorded = await readDeployState(state.loaded.dir);
-  const ours = recorded?.runId === state.runId ? recorded : undefined;
+  const { forgetRecords, readRecords } = await import('../deploy/record.js');
+  const ours = (await readRecords(state.loaded.dir)).filter((r) => r.runId === state.runId);
   try {
     await timedStage(emit, 'delete', undefined, () =>
       deleteDeployed({
         api: deployApiFor(state.kube),
         configName: state.loaded.config.metadata.name,
         runId: state.runId,
-        kinds: ours?.kinds ?? [],
-        namespaces: [...new Set([...(ours?.namespaces ?? []), ...namespacesOf(state)])],
+        kinds: ours.flatMap((r) => r.kinds),
+        namespaces: [...new Set([...ours.flatMap((r) => r.namespaces), ...namespacesOf(state)])],
         emit,
         signal: AbortSignal.timeout(DELETE_TIMEOUT_MS),
         timeoutMs: DELETE_TIMEOUT_MS,
       }),
     );
-    if (ours) await rm(stateFile(state.loaded.dir), { force: true });
+    await forgetRecords(state.loaded.dir, (r) => r.runId === state.runId);
   } catch (error) {
     const failure = toDevloopError(error);
     emit({ type: 'error', code: failure.code, message: `cleanup failed: ${failure.message}`, hint: 'run `devloop delete` to remove what is left' });
@@ -375,32 +373,33 @@ async function cleanupSession(state: LoopState, emit: Emit): Promise<void> {
  * id: delete them before deploying again. A session that is still alive is left alone.
  */
 async function removeOrphans(state: LoopState, emit: Emit, signal: AbortSignal): Promise<void> {
-  const { readDeployState } = await import('./state.js');
+  const { forgetRecords, readRecords, sessionRecords } = await import('../deploy/record.js');
   const previous = await readSession(state.loaded.dir);
-  const recorded = await readDeployState(state.loaded.dir);
   if (previous && processAlive(previous.pid)) {
     throw new DevloopError('DEV_ALREADY_RUNNING', `another \`devloop dev\` (pid ${previous.pid}) is running for this project`, {
       hint: 'stop it first; two sessions would fight over the same objects',
     });
   }
-  const runIds = new Set<string>();
-  if (previous) runIds.add(previous.runId);
-  if (recorded?.runId && recorded.kubeContext === state.kube.contextName) runIds.add(recorded.runId);
+  const recorded = sessionRecords(await readRecords(state.loaded.dir), state.loaded.config.metadata.name, state.kube.contextName);
+  const runIds = new Set(recorded.map((r) => r.runId!));
+  if (previous && previous.configName === state.loaded.config.metadata.name && previous.kubeContext === state.kube.contextName) runIds.add(previous.runId);
   if (runIds.size === 0) return;
   const { deleteDeployed } = await import('../deploy/delete.js');
   const { deployApiFor } = await import('./pipeline.js');
   for (const runId of runIds) {
+    const own = recorded.filter((r) => r.runId === runId);
     const deleted = await timedStage(emit, 'delete', undefined, () =>
       deleteDeployed({
         api: deployApiFor(state.kube),
         configName: state.loaded.config.metadata.name,
         runId,
-        kinds: recorded?.kinds ?? [],
-        namespaces: recorded?.namespaces ?? [],
+        kinds: own.flatMap((r) => r.kinds),
+        namespaces: own.flatMap((r) => r.namespaces),
         emit,
         signal,
       }),
     );
+    await forgetRecords(state.loaded.dir, (r) => r.runId === runId);
     if (deleted.length > 0) emit({ type: 'notice', level: 'info', message: `removed ${deleted.length} object(s) left by an earlier dev session (run ${runId})` });
   }
 }

@@ -12,7 +12,7 @@ import { createDeployApi, refOf, type DeployApi, type ObjectRef } from '../deplo
 import { applyObjects, type AppliedObject } from '../deploy/apply.js';
 import { pruneObjects } from '../deploy/prune.js';
 import { waitForHealthy } from '../deploy/status.js';
-import { nextDeployState, readDeployState, writeDeployState } from './state.js';
+import { pruneScope, readRecords, recordDeployment } from '../deploy/record.js';
 
 export interface PipelineContext {
   loaded: LoadedConfig;
@@ -52,28 +52,17 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
   const rendered = await timedStage(emit, 'render', undefined, () => renderManifests({ loaded, images, runId, emit }));
   signal.throwIfAborted();
 
-  const previous = await readDeployState(loaded.dir);
-  const base = { configName, kubeContext: kube.contextName, namespace: kube.namespace, runId };
+  const target = { configName, kubeContext: kube.contextName, namespace: kube.namespace };
+  // The scope is taken before this deployment is recorded: it needs what this target used before.
+  const records = await readRecords(loaded.dir);
   // Recorded before applying: a crash mid-apply still leaves delete/cleanup a record of where to look.
-  const intent = nextDeployState(previous, { ...base, phase: 'applying', objects: rendered.objects.map((o) => refOf(o.object)) });
-  await writeDeployState(loaded.dir, intent);
+  await recordDeployment(loaded.dir, { ...target, runId, phase: 'applying', objects: rendered.objects.map((o) => refOf(o.object)) });
 
   const applied = await timedStage(emit, 'apply', undefined, () => applyObjects({ api, objects: rendered.objects, emit, signal }));
   const pruned = await timedStage(emit, 'prune', undefined, () =>
-    pruneObjects({
-      api,
-      applied,
-      configName,
-      runId,
-      previousKinds: intent.kinds,
-      previousNamespaces: intent.namespaces,
-      // state.json of this target lists every kind deployed from here: the common kinds only matter without it.
-      commonKinds: !(previous && previous.configName === configName && previous.kubeContext === kube.contextName),
-      emit,
-      signal,
-    }),
+    pruneObjects({ api, applied, configName, runId, scope: pruneScope(records, target, applied), emit, signal }),
   );
-  await writeDeployState(loaded.dir, nextDeployState(intent, { ...base, phase: 'deployed', objects: applied.map(plainRef) }));
+  await recordDeployment(loaded.dir, { ...target, runId, phase: 'deployed', objects: applied });
 
   await timedStage(emit, 'status', undefined, () =>
     waitForHealthy({
@@ -96,8 +85,4 @@ export async function runPipeline(ctx: PipelineContext, options: { push?: boolea
   ctx.signal.throwIfAborted();
   const deployed = await deployBuilt(ctx, builds);
   return { builds, deployed };
-}
-
-function plainRef(ref: ObjectRef): ObjectRef {
-  return { apiVersion: ref.apiVersion, kind: ref.kind, ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name };
 }
