@@ -8,6 +8,7 @@ import type { Emit } from '../events/bus.js';
 import { DevloopError } from '../errors.js';
 import type { KubeObject, ManifestObject } from '../render/types.js';
 import { describeObject } from '../render/types.js';
+import { nullAbsentRunId } from '../render/labels.js';
 import { groupOf, type DeployApi, type ObjectRef } from './api.js';
 import { explainKubeError, httpStatusOf } from './errors.js';
 import { withRetry } from './retry.js';
@@ -122,8 +123,10 @@ async function applyOne(options: ApplyOptions, object: KubeObject, item?: Manife
 async function createOrPatch(api: DeployApi, object: KubeObject): Promise<KubeObject> {
   const { PatchStrategy } = api.kube.lib;
   const strategy = isBuiltInGroup(groupOf(object.apiVersion)) ? PatchStrategy.StrategicMergePatch : PatchStrategy.MergePatch;
+  const patch = structuredClone(object);
+  nullAbsentRunId(patch);
   try {
-    return await api.objects.patch(structuredClone(object), undefined, undefined, FIELD_MANAGER, undefined, strategy);
+    return await api.objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, strategy);
   } catch (error) {
     if (httpStatusOf(error) !== 404) throw error;
   }

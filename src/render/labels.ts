@@ -28,3 +28,16 @@ export function addLabels(object: KubeObject, labels: Record<string, string>): v
     metadata.labels = { ...(metadata.labels ?? {}), ...labels };
   }
 }
+
+/**
+ * For merge patches (servers without server-side apply), which keep labels a patch does not name:
+ * sets devloop's optional labels the object lacks to null, so a dead dev session's run id does not
+ * stay on objects a later `run` takes over. Mutates `patch` (a copy of the object).
+ */
+export function nullAbsentRunId(patch: KubeObject): void {
+  const clear = (metadata: { labels?: Record<string, string | null> }): void => {
+    if (metadata.labels?.[RUN_ID_LABEL] === undefined) metadata.labels = { ...(metadata.labels ?? {}), [RUN_ID_LABEL]: null };
+  };
+  clear(patch.metadata as { labels?: Record<string, string | null> });
+  for (const template of podTemplatesOf(patch)) clear((template.metadata ??= {}) as { labels?: Record<string, string | null> });
+}

@@ -13,6 +13,7 @@ import { applyObjects, type AppliedObject } from '../deploy/apply.js';
 import { pruneObjects } from '../deploy/prune.js';
 import { waitForHealthy } from '../deploy/status.js';
 import { pruneScope, readRecords, recordDeployment } from '../deploy/record.js';
+import { removeStaleSession } from './dev-session.js';
 
 export interface PipelineContext {
   loaded: LoadedConfig;
@@ -63,6 +64,7 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
     pruneObjects({ api, applied, configName, runId, scope: pruneScope(records, target, applied), emit, signal }),
   );
   await recordDeployment(loaded.dir, { ...target, runId, phase: 'deployed', objects: applied });
+  await removeStaleSession(loaded.dir, await readRecords(loaded.dir));
 
   await timedStage(emit, 'status', undefined, () =>
     waitForHealthy({
