@@ -8,7 +8,8 @@ import type { Emit } from '../events/bus.js';
 import { DevloopError } from '../errors.js';
 import type { KubeObject, ManifestObject } from '../render/types.js';
 import { describeObject } from '../render/types.js';
-import { nullAbsentRunId } from '../render/labels.js';
+import { APPLIED_FROM_ANNOTATION, APPLY_ID_ANNOTATION, nullAbsentRunId } from '../render/labels.js';
+import { containerImagesOf } from '../render/images.js';
 import { groupOf, type DeployApi, type ObjectRef } from './api.js';
 import { explainKubeError, httpStatusOf } from './errors.js';
 import { withRetry } from './retry.js';
@@ -22,11 +23,23 @@ export interface AppliedObject extends ObjectRef {
   uid?: string;
   /** metadata.generation after the apply: status checks wait for the controller to observe it. */
   generation?: number;
+  /** Container images of the pod spec as the server stored them (after admission): status notices a later change. */
+  images?: string[];
+}
+
+/** Who applies: written as annotations on every object, so another apply over ours can be told apart. */
+export interface ApplyStamp {
+  /** Unique per apply (per `deployBuilt` call). */
+  id: string;
+  /** "host:project-dir", shown to whoever's apply was overwritten. */
+  from: string;
 }
 
 export interface ApplyOptions {
   api: DeployApi;
   objects: readonly ManifestObject[];
+  /** Annotations naming this apply (deploys set it; absent in unit tests that do not care). */
+  stamp?: ApplyStamp;
   emit: Emit;
   signal: AbortSignal;
 }
@@ -40,14 +53,14 @@ export async function applyObjects(options: ApplyOptions): Promise<AppliedObject
 
   for (const item of first) {
     signal.throwIfAborted();
-    results.set(item, await applyOne(options, await prepare(api, item)));
+    results.set(item, await applyOne(options, await prepare(api, item, options.stamp)));
   }
   const crds = first.filter((o) => isCrd(o.object));
   if (crds.length > 0) await waitForCrdsEstablished(api, crds, signal);
 
   // Resolve every kind before writing anything else: an unknown kind fails the whole apply cleanly.
   const prepared: { item: ManifestObject; object: KubeObject }[] = [];
-  for (const item of rest) prepared.push({ item, object: await prepare(api, item) });
+  for (const item of rest) prepared.push({ item, object: await prepare(api, item, options.stamp) });
 
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -62,8 +75,9 @@ export async function applyObjects(options: ApplyOptions): Promise<AppliedObject
 }
 
 /** A copy of the object with its namespace settled by discovery: the configured one when it names none. */
-async function prepare(api: DeployApi, item: ManifestObject): Promise<KubeObject> {
+async function prepare(api: DeployApi, item: ManifestObject, stamp: ApplyStamp | undefined): Promise<KubeObject> {
   const object = structuredClone(item.object);
+  if (stamp) object.metadata.annotations = { ...(object.metadata.annotations ?? {}), [APPLY_ID_ANNOTATION]: stamp.id, [APPLIED_FROM_ANNOTATION]: stamp.from };
   let resource;
   try {
     resource = await withRetry(() => api.resolve(object.apiVersion, object.kind));
@@ -113,6 +127,7 @@ async function applyOne(options: ApplyOptions, object: KubeObject, item?: Manife
       name: object.metadata.name,
       uid: typeof result.metadata?.uid === 'string' ? result.metadata.uid : undefined,
       generation: typeof result.metadata?.generation === 'number' ? result.metadata.generation : undefined,
+      images: containerImagesOf(result as KubeObject),
     };
   } catch (error) {
     throw explainKubeError(error, api.kube, subject);

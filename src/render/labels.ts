@@ -6,6 +6,9 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'devloop';
 export const CONFIG_LABEL = 'devloop.dev/config';
 export const RUN_ID_LABEL = 'devloop.dev/run-id';
+/** Set on every object at apply time (not in `devloop render`): which apply wrote it, and from where. */
+export const APPLY_ID_ANNOTATION = 'devloop.dev/apply-id';
+export const APPLIED_FROM_ANNOTATION = 'devloop.dev/applied-from';
 
 export function devloopLabels(configName: string, runId?: string): Record<string, string> {
   const labels: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CONFIG_LABEL]: configName };

@@ -2,6 +2,8 @@
  * The deploy half of the pipeline, callable per iteration: render → apply → prune → status, and
  * `runPipeline` which builds first. Orchestration only; each stage lives in render/ or deploy/.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { BuildResult } from '../build/types.js';
 import type { LoadedConfig } from '../config/types.js';
 import { timedStage, type Emit } from '../events/bus.js';
@@ -59,7 +61,9 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
   // Recorded before applying: a crash mid-apply still leaves delete/cleanup a record of where to look.
   await recordDeployment(loaded.dir, { ...target, runId, phase: 'applying', objects: rendered.objects.map((o) => refOf(o.object)) });
 
-  const applied = await timedStage(emit, 'apply', undefined, () => applyObjects({ api, objects: rendered.objects, emit, signal }));
+  // Names this apply on the objects, so the status check notices another run applying over them.
+  const stamp = { id: randomBytes(6).toString('hex'), from: `${hostname()}:${loaded.dir}` };
+  const applied = await timedStage(emit, 'apply', undefined, () => applyObjects({ api, objects: rendered.objects, stamp, emit, signal }));
   const pruned = await timedStage(emit, 'prune', undefined, () =>
     pruneObjects({ api, applied, configName, runId, scope: pruneScope(records, target, applied), emit, signal }),
   );
@@ -70,6 +74,7 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
     waitForHealthy({
       api,
       applied,
+      applyId: stamp.id,
       configName,
       runId,
       emit,
