@@ -48,6 +48,8 @@ interface LoopState {
   isManifest: (rel: string) => boolean;
   builds: Map<string, BuildResult>;
   deployed?: DeployOutcome;
+  /** Fact for the planner: the last deploy succeeded and a sync found containers (false until the first deploy). */
+  running: boolean;
   noSync: Set<string>;
   syncedSinceBuild: Set<string>;
   n: number;
@@ -70,6 +72,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
     runId: randomBytes(4).toString('hex'),
     ...rulesFor(loaded),
     builds: new Map(),
+    running: false,
     noSync: new Set(),
     syncedSinceBuild: new Set(),
     n: 0,
@@ -195,7 +198,7 @@ async function iteration(
         configDir: state.loaded.dir,
         isManifest: state.isManifest,
         artifacts: state.rules,
-        state: { noSync: state.noSync, syncedSinceBuild: state.syncedSinceBuild },
+        state: { noSync: state.noSync, syncedSinceBuild: state.syncedSinceBuild, built: new Set(state.builds.keys()), deployed: state.running },
       });
   if (!forced && isEmptyPlan(decided)) return; // nothing that matters changed: no iteration at all
   for (const note of decided.notes) emit({ type: 'notice', level: 'warn', message: note });
@@ -265,10 +268,8 @@ async function applyPlan(
 
   for (const action of syncs) {
     const build = state.builds.get(action.image);
-    if (!build) {
-      rebuild.set(action.image, true); // never built (the first build failed): nothing runs to sync into
-      continue;
-    }
+    // The planner syncs only built and deployed artifacts.
+    if (!build) throw new DevloopError('INTERNAL', `planned a sync for ${action.image}, which has no build`);
     const { syncToPods, SyncUnavailable } = await import('../sync/index.js');
     try {
       await timedStage(emit, 'sync', action.image, () =>
@@ -281,6 +282,13 @@ async function applyPlan(
           copy: action.copy,
           remove: action.remove,
         }).then((outcome) => {
+          if (outcome.containers.length === 0) {
+            // Nothing received the files: report the fact; the next plan builds and deploys instead.
+            state.running = false;
+            throw new DevloopError('SYNC_NO_CONTAINERS', `no running container of ${action.image} (this session, current image) to copy ${outcome.files} file(s) into`, {
+              hint: 'the next save rebuilds and deploys it; press r to do that now',
+            });
+          }
           emit({ type: 'progress', stage: 'sync', artifact: action.image, message: `${outcome.files} file(s) into ${outcome.containers.length} container(s)` });
         }),
       );
@@ -292,9 +300,6 @@ async function applyPlan(
       rebuild.set(action.image, false);
     }
   }
-
-  // Artifacts without a successful build yet must build too, or render would lack their image.
-  for (const artifact of state.loaded.config.build.artifacts) if (!state.builds.has(artifact.image)) rebuild.set(artifact.image, true);
 
   if (rebuild.size > 0) {
     const { buildArtifacts, BuildFailedError } = await import('../build/index.js');
@@ -310,9 +315,11 @@ async function applyPlan(
   }
   if (rebuild.size > 0 || decided.redeploy) {
     const { deployBuilt } = await import('./pipeline.js');
+    state.running = false; // until this deploy is healthy
     state.deployed = await deployBuilt(pipeline(), [...state.builds.values()]);
     signal.throwIfAborted();
     await afterDeploy();
+    state.running = true;
   }
 }
 

@@ -37,7 +37,7 @@ function input(changes: FileChange[], over: Partial<PlanInput> = {}): PlanInput 
     configDir: dir,
     isManifest: picomatch('k8s/*.yaml'),
     artifacts: [hello(), quote],
-    state: { noSync: new Set(), syncedSinceBuild: new Set() },
+    state: { noSync: new Set(), syncedSinceBuild: new Set(), built: new Set(['hello', 'quote']), deployed: true },
     ...over,
   };
 }
@@ -125,9 +125,9 @@ describe('plan', () => {
   });
 
   it('a redeploy rebuilds artifacts with files synced since their build (pods may restart)', () => {
-    const p = plan(input([w('/p/k8s/hello.yaml')], { state: { noSync: new Set(), syncedSinceBuild: new Set(['hello']) } }));
+    const p = plan(input([w('/p/k8s/hello.yaml')], { state: { noSync: new Set(), syncedSinceBuild: new Set(['hello']), built: new Set(['hello', 'quote']), deployed: true } }));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: [] }]);
-    const q = plan(input([w('/p/k8s/hello.yaml'), w('/p/hello/public/a.html')], { state: { noSync: new Set(), syncedSinceBuild: new Set(['hello']) } }));
+    const q = plan(input([w('/p/k8s/hello.yaml'), w('/p/hello/public/a.html')], { state: { noSync: new Set(), syncedSinceBuild: new Set(['hello']), built: new Set(['hello', 'quote']), deployed: true } }));
     expect(q.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: ['public/a.html'] }]);
   });
 
@@ -138,7 +138,7 @@ describe('plan', () => {
   });
 
   it('falls back to a rebuild for artifacts without tar in their containers', () => {
-    const p = plan(input([w('/p/hello/public/index.html')], { state: { noSync: new Set(['hello']), syncedSinceBuild: new Set() } }));
+    const p = plan(input([w('/p/hello/public/index.html')], { state: { noSync: new Set(['hello']), syncedSinceBuild: new Set(), built: new Set(['hello', 'quote']), deployed: true } }));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: ['public/index.html'] }]);
   });
 
