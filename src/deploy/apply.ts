@@ -11,7 +11,7 @@ import { describeObject } from '../render/types.js';
 import { APPLIED_FROM_ANNOTATION, APPLY_ID_ANNOTATION, nullAbsentRunId } from '../render/labels.js';
 import { containerImagesOf } from '../render/images.js';
 import { groupOf, type DeployApi, type ObjectRef } from './api.js';
-import { explainKubeError, httpStatusOf } from './errors.js';
+import { explainKubeError, httpStatusOf, statusOf, wrongType } from './errors.js';
 import { withRetry } from './retry.js';
 import { watchCollection } from './watch.js';
 
@@ -143,9 +143,23 @@ async function createOrPatch(api: DeployApi, object: KubeObject): Promise<KubeOb
   try {
     return await api.objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, strategy);
   } catch (error) {
+    if (httpStatusOf(error) === 422 && /unrecognized type/.test(JSON.stringify(statusOf(error) ?? {}))) throw await withFieldNamed(api, object, error);
     if (httpStatusOf(error) !== 404) throw error;
   }
   return api.objects.create(structuredClone(object), undefined, undefined, FIELD_MANAGER);
+}
+
+/**
+ * A strategic merge patch with a wrongly typed value fails without naming the field; a dry-run
+ * create of the same object is decoded field by field and names it ("…spec.replicas of type int32").
+ */
+async function withFieldNamed(api: DeployApi, object: KubeObject, error: unknown): Promise<unknown> {
+  try {
+    await api.objects.create(structuredClone(object), undefined, 'All', FIELD_MANAGER);
+  } catch (dryRun) {
+    if (wrongType(statusOf(dryRun)?.message)) return dryRun;
+  }
+  return error;
 }
 
 async function waitForCrdsEstablished(api: DeployApi, crds: readonly ManifestObject[], signal: AbortSignal): Promise<void> {
