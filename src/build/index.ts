@@ -40,7 +40,7 @@ export class BuildFailedError extends DevloopError {
     super(
       failures.length === 1 ? first.code : 'BUILD_FAILED',
       failures.length === 1 ? first.message : `${failures.length} of ${total} artifacts failed to build: ${failures.map((f) => f.image).join(', ')}`,
-      { hint: failures.length === 1 ? first.hint : 'each failure is reported above', exitCode: failures.some((f) => f.error.exitCode === 130) ? 130 : 1 },
+      { hint: failures.length === 1 ? first.hint : 'each failure is reported above', exitCode: failures.find((f) => f.error.code === 'INTERRUPTED')?.error.exitCode ?? 1 },
     );
   }
 }
