@@ -247,7 +247,7 @@ function describe(result: Plan, manifestFiles: string[], compiles: Set<string>, 
     const skip = action.kind === 'rebuild' && !action.compile && compiles.has(action.image) ? ' (compile skipped)' : '';
     parts.push(`${action.kind} ${action.image}${skip}: ${listFiles(action.files, 'changed', built.has(action.image) ? undefined : 'no successful build yet')}`);
   }
-  if (notDeployed && result.redeploy) parts.push('deploy: nothing deployed is known to run (the last deploy failed)');
+  if (notDeployed && result.redeploy) parts.push('deploy: nothing deployed is known to run');
   else if (result.redeploy) parts.push(`redeploy: ${listFiles(manifestFiles)}`);
   return parts.join('; ');
 }

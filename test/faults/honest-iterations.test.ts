@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
+import * as k8s from '@kubernetes/client-node';
 import { plan, type ArtifactRules, type PlanInput } from '../../src/plan/index.js';
 import { compileSyncRules } from '../../src/sync/map.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
@@ -47,7 +48,7 @@ describe('planner: a sync needs something running', () => {
     const p = plan(input('/p/web/public/index.html', ['web', 'api'], false));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'web', compile: false, files: ['public/index.html'] }]);
     expect(p.redeploy).toBe(true);
-    expect(p.reason).toBe('rebuild web (compile skipped): public/index.html changed; deploy: nothing deployed is known to run (the last deploy failed)');
+    expect(p.reason).toBe('rebuild web (compile skipped): public/index.html changed; deploy: nothing deployed is known to run');
   });
 
   it('an artifact that never built builds with its compile step, and so does every other unbuilt one when deploying', () => {
@@ -102,6 +103,7 @@ deploy: {statusCheck: {timeout: 30s}}
 kind: Deployment
 metadata: {name: web}
 spec:
+  replicas: 1
   selector: {matchLabels: {app: web}}
   template:
     metadata: {labels: {app: web}}
@@ -149,6 +151,26 @@ spec:
     const third = events.find((e) => e.type === 'iteration' && e.n === 3 && e.status === 'start')!;
     expect(String(third.reason)).toBe('sync web: public/index.html changed');
     expect(events.find(ended(3))).toMatchObject({ status: 'ok' });
+
+    // Someone scales it to zero: a sync reaches no container, so the iteration fails, and the next save deploys.
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(fake.kubeconfigPath);
+    await kc.makeApiClient(k8s.AppsV1Api).patchNamespacedDeployment(
+      { name: 'web', namespace: 'default', fieldManager: 'kubectl-scale', body: { spec: { replicas: 0 } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await fake.waitFor('apps/v1', 'Deployment', 'default', 'web', (d) => !(d?.status as { replicas?: number } | undefined)?.replicas);
+    for (let i = 0; i < 100 && fake.objects.list('Pod', 'default').length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await writeFile(join(dir, 'web/public/index.html'), 'four\n');
+    await next(ended(4));
+    expect(events.find(ended(4))).toMatchObject({ status: 'error' });
+    expect(events.find((e) => e.type === 'error' && e.code === 'SYNC_NO_CONTAINERS')?.message).toContain('no running container of web');
+    await writeFile(join(dir, 'web/public/index.html'), 'five\n');
+    await next(ended(5));
+    const fifth = events.find((e) => e.type === 'iteration' && e.n === 5 && e.status === 'start')!;
+    expect(String(fifth.reason)).toBe('rebuild web: public/index.html changed; deploy: nothing deployed is known to run');
+    expect(events.find(ended(5))).toMatchObject({ status: 'ok' });
+    expect((fake.objects.get('apps/v1', 'Deployment', 'default', 'web') as unknown as { spec: { replicas: number } }).spec.replicas).toBe(1);
     child.stdin!.write('q\n');
     await new Promise((resolve) => child!.once('exit', resolve));
     child = undefined;
