@@ -38,7 +38,9 @@ export class FailuresError extends DevloopError {
     readonly failures: Failure[],
     summary: { code: string; message: string; hint?: string },
   ) {
-    super(summary.code, summary.message, { hint: summary.hint, exitCode: failures.some((f) => f.error.exitCode === 130) ? 130 : 1 });
+    // An interruption among the failures keeps its signal's exit code (130 SIGINT, 143 SIGTERM).
+    const interrupted = failures.find((f) => f.error.code === 'INTERRUPTED' || f.error.exitCode === 130);
+    super(summary.code, summary.message, { hint: summary.hint, exitCode: interrupted?.error.exitCode ?? 1 });
   }
 }
 

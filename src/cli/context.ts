@@ -37,11 +37,16 @@ export async function runCommand(options: GlobalOptions, work: (ctx: CommandCont
   const renderer = attachRenderer(bus, { format: options.output, color: options.color, verbose: options.verbose });
   const abort = new AbortController();
   let interrupts = 0;
+  // The shell convention (128 + signal number): 130 after Ctrl-C, 143 after SIGTERM — also when the
+  // command then cleans up and ends normally, so scripts can tell an interrupted run from a finished one.
+  let signalExit: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(130);
+    const code = signal === 'SIGTERM' ? 143 : 130;
+    if (interrupts > 1) process.exit(code);
+    signalExit = code;
     bus.emit({ type: 'notice', level: 'info', message: `${signal} received, cleaning up (press Ctrl-C again to exit at once)` });
-    abort.abort(new DevloopError('INTERRUPTED', `interrupted by ${signal}`, { exitCode: 130 }));
+    abort.abort(new DevloopError('INTERRUPTED', `interrupted by ${signal}`, { exitCode: code }));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -77,6 +82,7 @@ export async function runCommand(options: GlobalOptions, work: (ctx: CommandCont
     process.off('SIGTERM', onSignal);
     await renderer.close();
   }
+  if (signalExit !== undefined && exitCode === 0) exitCode = signalExit;
   process.exitCode = exitCode;
   // Open handles (watch streams, sockets) must not keep a finished command alive.
   setImmediate(() => process.exit(exitCode)).unref();

@@ -1,4 +1,5 @@
 /** Name rules shared by validation, `init` and `diagnose`. Pure. */
+import { posix } from 'node:path';
 import type { Issue } from './validate.js';
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -63,6 +64,25 @@ export function toDnsLabel(text: string, fallback = 'app'): string {
 export function checkForwardResource(resource: string): Issue | undefined {
   if (/^(service|deployment|pod)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(resource)) return undefined;
   return { message: `invalid resource "${resource}"`, hint: 'write service/NAME, deployment/NAME or pod/NAME' };
+}
+
+/** A path or glob that must stay inside the artifact context: relative, and no `..` that leaves it. */
+export function checkInsideContext(path: string): Issue | undefined {
+  const hint = 'write a path or glob relative to the artifact context, e.g. public/**; files outside the context are never read';
+  if (path.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(path)) return { message: `must be relative to the artifact context, got "${path}"`, hint };
+  const normalized = posix.normalize(path.replace(/\\/g, '/'));
+  if (normalized === '..' || normalized.startsWith('../')) return { message: `"${path}" is outside the artifact context`, hint };
+  return undefined;
+}
+
+/** An absolute container path without `.`/`..` segments (sync writes below it and nowhere else). */
+export function checkContainerDir(path: string): Issue | undefined {
+  const absolute = checkAbsolutePath(path);
+  if (absolute) return absolute;
+  if (path.split('/').some((segment) => segment === '..' || segment === '.')) {
+    return { message: `must not contain "." or ".." segments, got "${path}"`, hint: `write the resolved path, e.g. ${posix.normalize(path)}` };
+  }
+  return undefined;
 }
 
 export function checkAbsolutePath(path: string): Issue | undefined {

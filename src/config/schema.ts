@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Field, Schema } from './validate.js';
-import { checkAbsolutePath, checkDefaultRepo, checkDnsLabel, checkForwardResource, checkImageName } from './names.js';
+import { checkAbsolutePath, checkContainerDir, checkDefaultRepo, checkInsideContext, checkDnsLabel, checkForwardResource, checkImageName } from './names.js';
 
 export const COMMANDS = ['init', 'diagnose', 'build', 'render', 'deploy', 'run', 'dev', 'delete'] as const;
 
@@ -73,8 +73,8 @@ const ociSchema: Schema = {
 const syncSchema: Schema = {
   type: 'object',
   fields: {
-    src: field(str({ nonEmpty: true }), 'glob relative to the context', { required: true }),
-    dest: field(str({ check: checkAbsolutePath }), 'absolute directory in the container', { required: true }),
+    src: field(str({ nonEmpty: true, check: checkInsideContext }), 'glob relative to the context (never outside it)', { required: true }),
+    dest: field(str({ check: checkContainerDir }), 'absolute directory in the container (no `..`)', { required: true }),
   },
 };
 

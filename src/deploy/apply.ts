@@ -8,8 +8,10 @@ import type { Emit } from '../events/bus.js';
 import { DevloopError } from '../errors.js';
 import type { KubeObject, ManifestObject } from '../render/types.js';
 import { describeObject } from '../render/types.js';
+import { APPLIED_FROM_ANNOTATION, APPLY_ID_ANNOTATION, nullAbsentRunId } from '../render/labels.js';
+import { containerImagesOf } from '../render/images.js';
 import { groupOf, type DeployApi, type ObjectRef } from './api.js';
-import { explainKubeError, httpStatusOf } from './errors.js';
+import { explainKubeError, httpStatusOf, statusOf, wrongType } from './errors.js';
 import { withRetry } from './retry.js';
 import { watchCollection } from './watch.js';
 
@@ -21,11 +23,23 @@ export interface AppliedObject extends ObjectRef {
   uid?: string;
   /** metadata.generation after the apply: status checks wait for the controller to observe it. */
   generation?: number;
+  /** Container images of the pod spec as the server stored them (after admission): status notices a later change. */
+  images?: string[];
+}
+
+/** Who applies: written as annotations on every object, so another apply over ours can be told apart. */
+export interface ApplyStamp {
+  /** Unique per apply (per `deployBuilt` call). */
+  id: string;
+  /** "host:project-dir", shown to whoever's apply was overwritten. */
+  from: string;
 }
 
 export interface ApplyOptions {
   api: DeployApi;
   objects: readonly ManifestObject[];
+  /** Annotations naming this apply (deploys set it; absent in unit tests that do not care). */
+  stamp?: ApplyStamp;
   emit: Emit;
   signal: AbortSignal;
 }
@@ -39,14 +53,14 @@ export async function applyObjects(options: ApplyOptions): Promise<AppliedObject
 
   for (const item of first) {
     signal.throwIfAborted();
-    results.set(item, await applyOne(options, await prepare(api, item)));
+    results.set(item, await applyOne(options, await prepare(api, item, options.stamp)));
   }
   const crds = first.filter((o) => isCrd(o.object));
   if (crds.length > 0) await waitForCrdsEstablished(api, crds, signal);
 
   // Resolve every kind before writing anything else: an unknown kind fails the whole apply cleanly.
   const prepared: { item: ManifestObject; object: KubeObject }[] = [];
-  for (const item of rest) prepared.push({ item, object: await prepare(api, item) });
+  for (const item of rest) prepared.push({ item, object: await prepare(api, item, options.stamp) });
 
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -61,8 +75,9 @@ export async function applyObjects(options: ApplyOptions): Promise<AppliedObject
 }
 
 /** A copy of the object with its namespace settled by discovery: the configured one when it names none. */
-async function prepare(api: DeployApi, item: ManifestObject): Promise<KubeObject> {
+async function prepare(api: DeployApi, item: ManifestObject, stamp: ApplyStamp | undefined): Promise<KubeObject> {
   const object = structuredClone(item.object);
+  if (stamp) object.metadata.annotations = { ...(object.metadata.annotations ?? {}), [APPLY_ID_ANNOTATION]: stamp.id, [APPLIED_FROM_ANNOTATION]: stamp.from };
   let resource;
   try {
     resource = await withRetry(() => api.resolve(object.apiVersion, object.kind));
@@ -112,6 +127,7 @@ async function applyOne(options: ApplyOptions, object: KubeObject, item?: Manife
       name: object.metadata.name,
       uid: typeof result.metadata?.uid === 'string' ? result.metadata.uid : undefined,
       generation: typeof result.metadata?.generation === 'number' ? result.metadata.generation : undefined,
+      images: containerImagesOf(result as KubeObject),
     };
   } catch (error) {
     throw explainKubeError(error, api.kube, subject);
@@ -122,12 +138,28 @@ async function applyOne(options: ApplyOptions, object: KubeObject, item?: Manife
 async function createOrPatch(api: DeployApi, object: KubeObject): Promise<KubeObject> {
   const { PatchStrategy } = api.kube.lib;
   const strategy = isBuiltInGroup(groupOf(object.apiVersion)) ? PatchStrategy.StrategicMergePatch : PatchStrategy.MergePatch;
+  const patch = structuredClone(object);
+  nullAbsentRunId(patch);
   try {
-    return await api.objects.patch(structuredClone(object), undefined, undefined, FIELD_MANAGER, undefined, strategy);
+    return await api.objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, strategy);
   } catch (error) {
+    if (httpStatusOf(error) === 422 && /unrecognized type/.test(JSON.stringify(statusOf(error) ?? {}))) throw await withFieldNamed(api, object, error);
     if (httpStatusOf(error) !== 404) throw error;
   }
   return api.objects.create(structuredClone(object), undefined, undefined, FIELD_MANAGER);
+}
+
+/**
+ * A strategic merge patch with a wrongly typed value fails without naming the field; a dry-run
+ * create of the same object is decoded field by field and names it ("…spec.replicas of type int32").
+ */
+async function withFieldNamed(api: DeployApi, object: KubeObject, error: unknown): Promise<unknown> {
+  try {
+    await api.objects.create(structuredClone(object), undefined, 'All', FIELD_MANAGER);
+  } catch (dryRun) {
+    if (wrongType(statusOf(dryRun)?.message)) return dryRun;
+  }
+  return error;
 }
 
 async function waitForCrdsEstablished(api: DeployApi, crds: readonly ManifestObject[], signal: AbortSignal): Promise<void> {

@@ -5,7 +5,7 @@
 import type { Emit } from '../events/bus.js';
 import { DevloopError } from '../errors.js';
 import { labelSelector } from '../render/labels.js';
-import { refName, type DeployApi, type ObjectRef } from './api.js';
+import { refKey, refName, type DeployApi, type ObjectRef } from './api.js';
 import { explainKubeError, httpStatusOf } from './errors.js';
 import { findLabeled } from './find.js';
 import { COMMON_KINDS, kindKey, uniqueKinds, type KindRef } from './kinds.js';
@@ -44,6 +44,8 @@ export interface DeleteOptions {
   /** Kinds (besides the common ones) and namespaces to look in, e.g. from state.json. */
   kinds?: readonly KindRef[];
   namespaces?: readonly string[];
+  /** refKeys to leave alone: objects another target's record still lists (record.ts `deleteScope`). */
+  keep?: ReadonlySet<string>;
   emit: Emit;
   signal: AbortSignal;
   timeoutMs?: number;
@@ -62,8 +64,9 @@ export async function deleteDeployed(options: DeleteOptions): Promise<ObjectRef[
     optionalKinds: new Set(kinds.map(kindKey)),
     signal: options.signal,
   });
+  const ours = options.keep ? found.filter((r) => !options.keep!.has(refKey(r))) : found;
   // Namespaces last: deleting one takes everything in it, and workloads first keeps pods from restarting.
-  const ordered = [...found.filter((r) => r.kind !== 'Namespace'), ...found.filter((r) => r.kind === 'Namespace')];
+  const ordered = [...ours.filter((r) => r.kind !== 'Namespace'), ...ours.filter((r) => r.kind === 'Namespace')];
   const deleted: ObjectRef[] = [];
   for (const ref of ordered) {
     options.signal.throwIfAborted();

@@ -50,6 +50,8 @@ export function networkCodeOf(error: unknown): string | undefined {
 /** 409 conflicts, 429 throttling, 5xx and dropped connections are transient; everything else is not. */
 export function isRetryable(error: unknown): boolean {
   const status = httpStatusOf(error);
+  // A wrongly typed field answers 500 on server-side apply (v1.26): the same answer every time.
+  if (status === 500 && wrongType(statusOf(error)?.message)) return false;
   if (status !== undefined) return status === 409 || status === 429 || (status >= 500 && status !== 501);
   const code = networkCodeOf(error);
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT';
@@ -76,6 +78,10 @@ export function explainKubeError(error: unknown, kube: Pick<KubeClient, 'server'
       hint: 'is the cluster running? check `kubectl cluster-info` or pick another context with --kube-context',
       cause: error,
     });
+  }
+  const mistyped = wrongType(body?.message) ?? wrongType(body?.details?.causes?.[0]?.message);
+  if (mistyped && (status === 400 || status === 422 || status === 500)) {
+    return new DevloopError('KUBE_INVALID', `${prefix}rejected by the API server: ${mistyped}`, { hint: 'fix the type of the field in the manifest (quotes make a number a string)', cause: error });
   }
   switch (status) {
     case 401:
@@ -110,6 +116,42 @@ export function explainKubeError(error: unknown, kube: Pick<KubeClient, 'server'
     hint: status !== undefined && status >= 500 ? 'the API server kept failing; retry later or check its health' : undefined,
     cause: error,
   });
+}
+
+/**
+ * "spec.replicas: expected an integer, got a string" from the API server's type errors, which
+ * otherwise read like decoder dumps (answers of kube-apiserver v1.26 to `replicas: "two"`):
+ * - server-side apply: `failed to create typed patch object (ns/web; apps/v1, Kind=Deployment): .spec.replicas: expected numeric (int or float), got string`
+ * - create/update: `… cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`
+ * - strategic merge patch: `patch: Invalid value: "map[…the whole patch…]": unrecognized type: int32` (no field named)
+ */
+export function wrongType(message: string | undefined): string | undefined {
+  if (!message) return undefined;
+  const typed = /failed to create typed patch object \([^)]*\): \.?(\S+): expected (.+?), got (.+)$/.exec(message);
+  if (typed) return `${typed[1]}: expected ${typeName(typed[2]!)}, got ${valueKind(typed[3]!)}`;
+  const decoded = /cannot unmarshal (\w+) into Go struct field \w+\.(\S+) of type (\S+)/.exec(message);
+  if (decoded) return `${decoded[2]}: expected ${typeName(decoded[3]!)}, got ${valueKind(decoded[1]!)}`;
+  const unrecognized = /unrecognized type: (\S+)\s*$/.exec(message);
+  if (unrecognized) return `a field has the wrong type: the server expected ${typeName(unrecognized[1]!)} (it names no field)`;
+  return undefined;
+}
+
+function typeName(go: string): string {
+  if (/^u?int(8|16|32|64)?$/.test(go) || go === 'numeric (int or float)') return go.startsWith('numeric') ? 'a number' : `an integer (${go})`;
+  if (/^float(32|64)$/.test(go)) return `a number (${go})`;
+  if (go === 'bool' || go === 'boolean') return 'true or false';
+  if (go === 'string') return 'a string';
+  if (go.startsWith('map') || go === 'map') return 'a mapping';
+  if (go.startsWith('[]') || go === 'list') return 'a list';
+  return go;
+}
+
+/** "string" (JSON type) or the typed converter's `&{yes}` (the value itself). */
+function valueKind(text: string): string {
+  const value = /^&\{(.*)\}$/.exec(text.trim());
+  if (value) return `"${value[1]}"`;
+  if (text === 'string' || text === 'number' || text === 'object' || text === 'array' || text === 'bool') return `a ${text === 'bool' ? 'boolean' : text === 'object' ? 'mapping' : text === 'array' ? 'list' : text}`;
+  return text.trim();
 }
 
 function oneLine(text: string): string {

@@ -1,13 +1,15 @@
 /**
  * Prune: after a successful apply, delete objects carrying this config's labels (and this run id
  * in dev) that the rendered set no longer contains — a Service removed from the manifests goes.
+ * Only inside the scope record.ts gives (this target's namespaces), never another target's objects.
  */
 import type { Emit } from '../events/bus.js';
 import { labelSelector } from '../render/labels.js';
 import { refKey, refName, type DeployApi, type ObjectRef } from './api.js';
 import { deleteObject } from './delete.js';
 import { findLabeled } from './find.js';
-import { COMMON_KINDS, kindKey, uniqueKinds, type KindRef } from './kinds.js';
+import { kindKey, uniqueKinds } from './kinds.js';
+import type { CleanupScope } from './record.js';
 
 export interface PruneOptions {
   api: DeployApi;
@@ -15,29 +17,23 @@ export interface PruneOptions {
   applied: readonly ObjectRef[];
   configName: string;
   runId?: string;
-  /** Kinds and namespaces of earlier deployments (from state.json), so removed kinds are found too. */
-  previousKinds?: readonly KindRef[];
-  previousNamespaces?: readonly string[];
-  /** Also search the common kinds (default true); a caller with a trustworthy state.json may skip them. */
-  commonKinds?: boolean;
+  /** Where to look and what to spare (record.ts `pruneScope`). */
+  scope: CleanupScope;
   emit: Emit;
   signal: AbortSignal;
 }
 
 /** Deletes the leftovers; returns what was deleted. */
 export async function pruneObjects(options: PruneOptions): Promise<ObjectRef[]> {
-  const { api } = options;
-  const keep = new Set(options.applied.map(refKey));
+  const { api, scope } = options;
+  const keep = new Set([...options.applied.map(refKey), ...scope.keep]);
   const appliedKinds = uniqueKinds(options.applied);
-  const kinds = uniqueKinds(appliedKinds, options.previousKinds ?? [], options.commonKinds === false ? [] : COMMON_KINDS);
+  const kinds = uniqueKinds(appliedKinds, scope.kinds);
   const mandatory = new Set(appliedKinds.map(kindKey));
-  const namespaces = [
-    ...new Set([api.kube.namespace, ...options.applied.flatMap((r) => (r.namespace ? [r.namespace] : [])), ...(options.previousNamespaces ?? [])]),
-  ];
   const existing = await findLabeled({
     api,
     kinds,
-    namespaces,
+    namespaces: scope.namespaces,
     labelSelector: labelSelector(options.configName, options.runId),
     optionalKinds: new Set(kinds.map(kindKey).filter((k) => !mandatory.has(k))),
     signal: options.signal,

@@ -5,7 +5,10 @@
  */
 import type { Emit } from '../events/bus.js';
 import { DevloopError } from '../errors.js';
-import { labelSelector } from '../render/labels.js';
+import { APPLIED_FROM_ANNOTATION, APPLY_ID_ANNOTATION, labelSelector } from '../render/labels.js';
+import { containerImagesOf } from '../render/images.js';
+import type { KubeObject } from '../render/types.js';
+import { FIELD_MANAGER, type AppliedObject } from './apply.js';
 import { refKey, refName, type DeployApi, type ObjectRef } from './api.js';
 import { describeProblem, isFatal, podProblem, problemHint, type PodLike, type PodProblem } from './diagnose.js';
 import { explainKubeError } from './errors.js';
@@ -15,7 +18,9 @@ import { watchCollection, type WatchedObject } from './watch.js';
 export interface StatusOptions {
   api: DeployApi;
   /** Everything applied; kinds without a health rule count as healthy. */
-  applied: readonly ObjectRef[];
+  applied: readonly AppliedObject[];
+  /** The apply id written on the objects: another apply over them during the wait fails the check. */
+  applyId?: string;
   configName: string;
   runId?: string;
   emit: Emit;
@@ -28,7 +33,7 @@ export interface StatusOptions {
 const LOG_LINES = 20;
 
 interface Tracked {
-  ref: ObjectRef;
+  ref: AppliedObject;
   rule: (object: Workload) => Verdict;
   object?: Workload;
   verdict: Verdict;
@@ -94,6 +99,8 @@ export async function waitForHealthy(options: StatusOptions): Promise<void> {
           { apiVersion: item.ref.apiVersion, kind: item.ref.kind, namespace: item.ref.namespace, fieldSelector: `metadata.name=${item.ref.name}` },
           (objects) => {
             item.object = objects.get(`${item.ref.namespace ?? ''}/${item.ref.name}`) as Workload | undefined;
+            const overwritten = item.object && overwrittenError(item.ref, item.object, options.applyId);
+            if (overwritten) return finish(overwritten);
             evaluate();
           },
           stop.signal,
@@ -210,6 +217,43 @@ async function refreshReadinessNotes(
 function eventTime(event: { lastTimestamp?: Date; eventTime?: Date; metadata?: { creationTimestamp?: Date } }): number {
   const time = event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp;
   return time ? new Date(time).getTime() : 0;
+}
+
+/**
+ * The object no longer is what this run applied: another devloop run applied over it (its apply id
+ * differs), or someone changed its images. Health would then describe someone else's version.
+ * The list behind a watch is a consistent read, so an object older than our apply is never seen.
+ */
+function overwrittenError(ref: AppliedObject, object: Workload, applyId: string | undefined): DevloopError | undefined {
+  const annotations = (object.metadata.annotations ?? {}) as Record<string, string>;
+  const theirId = annotations[APPLY_ID_ANNOTATION];
+  const images = containerImagesOf(object as unknown as KubeObject);
+  const imagesChanged = ref.images !== undefined && images.join(',') !== ref.images.join(',');
+  const byDevloop = applyId !== undefined && theirId !== undefined && theirId !== applyId;
+  if (!byDevloop && !imagesChanged) return undefined;
+  const where = `${refName(ref)}${ref.namespace ? ` in namespace ${ref.namespace}` : ''}`;
+  const who = byDevloop
+    ? `another devloop run (from ${annotations[APPLIED_FROM_ANNOTATION] ?? 'an unknown place'}, apply ${theirId})`
+    : lastWriter(object);
+  const what = imagesChanged ? `: it now runs ${images.join(', ')} instead of ${ref.images!.join(', ')}` : '';
+  return new DevloopError('STATUS_OVERWRITTEN', `${where} was changed by ${who} while devloop waited for it${what}`, {
+    hint: byDevloop
+      ? 'two devloop runs deploy the same objects into one namespace: give each copy its own namespace (-n) or stop the other run'
+      : 'something else edits this object; stop it, or deploy again',
+  });
+}
+
+/** Who changed the images, from metadata.managedFields: the owner of a container image, else the latest writer. */
+function lastWriter(object: Workload): string {
+  type Entry = { manager?: string; operation?: string; time?: string | Date; subresource?: string; fieldsV1?: unknown };
+  const entries = ((object.metadata.managedFields ?? []) as Entry[]).filter((e) => !e.subresource && e.manager);
+  const time = (e: Entry): number => (e.time ? new Date(e.time).getTime() : 0);
+  // Changing a field takes its ownership from the previous manager: the image's owner made the change.
+  const owner = entries.find((e) => e.manager !== FIELD_MANAGER && JSON.stringify(e.fieldsV1 ?? {}).includes('"f:image"'));
+  const last = owner ?? [...entries].sort((a, b) => time(b) - time(a))[0];
+  if (!last) return 'another writer';
+  const when = last.time ? ` at ${new Date(last.time).toISOString()}` : '';
+  return `field manager "${last.manager}" (${last.operation ?? 'write'}${when})`;
 }
 
 function deadlineError(timeoutMs: number, tracked: readonly Tracked[]): DevloopError {

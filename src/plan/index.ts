@@ -8,6 +8,8 @@
  * - rebuild:  any other input changed (only that artifact; compile only if a compile input changed)
  * - redeploy: a manifest changed (re-render + apply, no builds)
  * - hold:     the batch only holds files the previous iterations rewrote in a loop (`self-writes.ts`)
+ * - deploy:   nothing runs what was built (never deployed, or the last deploy failed): copying files
+ *             into containers would reach none, so the change rebuilds and deploys instead
  */
 import { posix } from 'node:path';
 import type { ChangeClassifier, InputChange } from '../inputs/index.js';
@@ -42,6 +44,10 @@ export interface PlanState {
   /** Absolute paths that changed while the previous iteration ran, and not since. */
   changedDuringLast: ReadonlySet<string>;
   selfWrites: SelfWriteState;
+  /** Artifacts with a successful build (a later sync has an image to start from). */
+  built: ReadonlySet<string>;
+  /** The last deploy succeeded and its pods run: false before the first one, after a failed one, or when a sync found no container. */
+  deployed: boolean;
 }
 
 export interface PlanInput {
@@ -152,13 +158,17 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
-  const redeploy = manifestFiles.length > 0;
+  const manifestsChanged = manifestFiles.length > 0;
+  const { built, deployed } = input.state;
   const actions: ArtifactAction[] = [];
   for (const entry of perArtifact.values()) {
     const files = entry.files.sort();
-    if (entry.needsBuild) actions.push({ kind: 'rebuild', image: entry.rules.image, compile: entry.compile, files });
-    else actions.push({ kind: 'sync', image: entry.rules.image, files, copy: entry.copy, remove: entry.remove });
+    // A sync reaches only running containers: with none of this build running, build and deploy instead.
+    if (entry.needsBuild || !built.has(entry.rules.image) || !deployed) {
+      actions.push({ kind: 'rebuild', image: entry.rules.image, compile: entry.compile || (entry.rules.hasCompile && !built.has(entry.rules.image)), files });
+    } else actions.push({ kind: 'sync', image: entry.rules.image, files, copy: entry.copy, remove: entry.remove });
   }
+  const redeploy = manifestsChanged || (!deployed && perArtifact.size > 0);
   if (redeploy) {
     // A redeploy may restart pods, which would drop files synced since the image was built.
     for (const rules of input.artifacts) {
@@ -171,6 +181,13 @@ export function plan(input: PlanInput): Plan {
       else actions.push(action);
     }
   }
+  if (redeploy || actions.some((a) => a.kind === 'rebuild')) {
+    // Rendering needs every artifact's image: one that never built successfully builds now.
+    for (const rules of input.artifacts) {
+      if (built.has(rules.image) || actions.some((a) => a.image === rules.image)) continue;
+      actions.push({ kind: 'rebuild', image: rules.image, compile: rules.hasCompile, files: [] });
+    }
+  }
   actions.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
 
   const verdict = judgeSelfWrites(input.state.selfWrites, mattering.map((c) => c.path), input.state.changedDuringLast);
@@ -181,7 +198,7 @@ export function plan(input: PlanInput): Plan {
   }
   const result: Plan = { reload, redeploy, actions, refreshRules, changed: [...changed].sort(), reason: '', notes, selfWrites: verdict.next, held: [] };
   const compiles = new Set(input.artifacts.filter((a) => a.hasCompile).map((a) => a.image));
-  result.reason = describe(result, manifestFiles.sort(), compiles);
+  result.reason = describe(result, manifestFiles.sort(), compiles, built, !deployed && !manifestsChanged);
   return result;
 }
 
@@ -234,19 +251,20 @@ function selfWriteNote(files: string[]): string {
   return `iterations keep being started only by files the previous iteration wrote (${named}); not starting another one for them until something else changes (another file, a save while no iteration runs, or r)`;
 }
 
-function listFiles(files: string[], verb = 'changed'): string {
-  if (files.length === 0) return 'sync state must reach the image';
+function listFiles(files: string[], verb = 'changed', empty = 'sync state must reach the image'): string {
+  if (files.length === 0) return empty;
   const first = files[0]!;
   return files.length === 1 ? `${first} ${verb}` : `${first} and ${files.length - 1} more ${verb}`;
 }
 
-function describe(result: Plan, manifestFiles: string[], compiles: Set<string>): string {
+function describe(result: Plan, manifestFiles: string[], compiles: Set<string>, built: ReadonlySet<string>, notDeployed: boolean): string {
   if (result.reload) return `reload config: ${result.changed.find((c) => c.endsWith('.yaml') || c.endsWith('.yml')) ?? 'devloop.yaml'} changed`;
   const parts: string[] = [];
   for (const action of result.actions) {
     const skip = action.kind === 'rebuild' && !action.compile && compiles.has(action.image) ? ' (compile skipped)' : '';
-    parts.push(`${action.kind} ${action.image}${skip}: ${listFiles(action.files)}`);
+    parts.push(`${action.kind} ${action.image}${skip}: ${listFiles(action.files, 'changed', built.has(action.image) ? undefined : 'no successful build yet')}`);
   }
-  if (result.redeploy) parts.push(`redeploy: ${listFiles(manifestFiles)}`);
+  if (notDeployed && result.redeploy) parts.push('deploy: nothing deployed is known to run');
+  else if (result.redeploy) parts.push(`redeploy: ${listFiles(manifestFiles)}`);
   return parts.join('; ');
 }

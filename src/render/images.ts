@@ -39,6 +39,16 @@ export function podSpecsOf(object: KubeObject): Record<string, unknown>[] {
   return podSpec ? [podSpec] : [];
 }
 
+/** Every container image of the object's pod specs, in order ("" for a container without one). */
+export function containerImagesOf(object: KubeObject): string[] {
+  return podSpecsOf(object).flatMap((podSpec) =>
+    POD_SPEC_CONTAINER_LISTS.flatMap((list) => {
+      const containers = podSpec[list];
+      return Array.isArray(containers) ? containers.map((c) => (typeof asRecord(c)?.image === 'string' ? (asRecord(c)!.image as string) : '')) : [];
+    }),
+  );
+}
+
 /** Pod template metadata objects (created when missing) so pods carry devloop's labels. */
 export function podTemplatesOf(object: KubeObject): Record<string, unknown>[] {
   const spec = asRecord(object.spec);

@@ -6,6 +6,9 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'devloop';
 export const CONFIG_LABEL = 'devloop.dev/config';
 export const RUN_ID_LABEL = 'devloop.dev/run-id';
+/** Set on every object at apply time (not in `devloop render`): which apply wrote it, and from where. */
+export const APPLY_ID_ANNOTATION = 'devloop.dev/apply-id';
+export const APPLIED_FROM_ANNOTATION = 'devloop.dev/applied-from';
 
 export function devloopLabels(configName: string, runId?: string): Record<string, string> {
   const labels: Record<string, string> = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CONFIG_LABEL]: configName };
@@ -27,4 +30,17 @@ export function addLabels(object: KubeObject, labels: Record<string, string>): v
     const metadata = (template.metadata ??= {}) as { labels?: Record<string, string> };
     metadata.labels = { ...(metadata.labels ?? {}), ...labels };
   }
+}
+
+/**
+ * For merge patches (servers without server-side apply), which keep labels a patch does not name:
+ * sets devloop's optional labels the object lacks to null, so a dead dev session's run id does not
+ * stay on objects a later `run` takes over. Mutates `patch` (a copy of the object).
+ */
+export function nullAbsentRunId(patch: KubeObject): void {
+  const clear = (metadata: { labels?: Record<string, string | null> }): void => {
+    if (metadata.labels?.[RUN_ID_LABEL] === undefined) metadata.labels = { ...(metadata.labels ?? {}), [RUN_ID_LABEL]: null };
+  };
+  clear(patch.metadata as { labels?: Record<string, string | null> });
+  for (const template of podTemplatesOf(patch)) clear((template.metadata ??= {}) as { labels?: Record<string, string | null> });
 }

@@ -5,6 +5,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import type { DeployRecord } from '../deploy/record.js';
 
 export interface DevSessionRecord {
   runId: string;
@@ -35,6 +36,17 @@ export async function writeSession(projectDir: string, record: DevSessionRecord)
 export async function removeSession(projectDir: string, runId: string): Promise<void> {
   const current = await readSession(projectDir);
   if (!current || current.runId === runId) await rm(sessionFile(projectDir), { force: true });
+}
+
+/**
+ * After a deployment took over: a dead session's file goes once no record carries its run id any
+ * more (its objects were re-applied without the label or pruned), so the next `devloop dev` does
+ * not "clean up" objects that now belong to that deployment.
+ */
+export async function removeStaleSession(projectDir: string, records: readonly DeployRecord[]): Promise<void> {
+  const session = await readSession(projectDir);
+  if (!session || processAlive(session.pid) || records.some((r) => r.runId === session.runId)) return;
+  await rm(sessionFile(projectDir), { force: true });
 }
 
 export function processAlive(pid: number): boolean {

@@ -5,7 +5,6 @@
  * A failed iteration is reported and the loop goes on: the old version keeps serving.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import type { BuildResult } from '../build/types.js';
 import type { LoadedConfig } from '../config/types.js';
 import { collectStageDurations, reportFailure, timedStage, type Emit, type EventBus } from '../events/bus.js';
@@ -50,6 +49,8 @@ interface LoopState {
   isManifest: (rel: string) => boolean;
   builds: Map<string, BuildResult>;
   deployed?: DeployOutcome;
+  /** Fact for the planner: the last deploy succeeded and a sync found containers (false until the first deploy). */
+  running: boolean;
   noSync: Set<string>;
   syncedSinceBuild: Set<string>;
   n: number;
@@ -77,6 +78,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
     runId: randomBytes(4).toString('hex'),
     ...rulesFor(loaded),
     builds: new Map(),
+    running: false,
     noSync: new Set(),
     syncedSinceBuild: new Set(),
     n: 0,
@@ -211,6 +213,8 @@ async function iteration(
           syncedSinceBuild: state.syncedSinceBuild,
           changedDuringLast: state.writes.changedDuringLast(),
           selfWrites: state.selfWrites,
+          built: new Set(state.builds.keys()),
+          deployed: state.running,
         },
       });
   state.selfWrites = decided.selfWrites;
@@ -285,10 +289,8 @@ async function applyPlan(
 
   for (const action of syncs) {
     const build = state.builds.get(action.image);
-    if (!build) {
-      rebuild.set(action.image, true); // never built (the first build failed): nothing runs to sync into
-      continue;
-    }
+    // The planner syncs only built and deployed artifacts.
+    if (!build) throw new DevloopError('INTERNAL', `planned a sync for ${action.image}, which has no build`);
     const { syncToPods, SyncUnavailable } = await import('../sync/index.js');
     try {
       await timedStage(emit, 'sync', action.image, () =>
@@ -302,6 +304,13 @@ async function applyPlan(
           copy: action.copy,
           remove: action.remove,
         }).then((outcome) => {
+          if (outcome.containers.length === 0) {
+            // Nothing received the files: report the fact; the next plan builds and deploys instead.
+            state.running = false;
+            throw new DevloopError('SYNC_NO_CONTAINERS', `no running container of ${action.image} (this session, current image) to copy ${outcome.files} file(s) into`, {
+              hint: 'the next save rebuilds and deploys it; press r to do that now',
+            });
+          }
           emit({ type: 'progress', stage: 'sync', artifact: action.image, message: `${outcome.files} file(s) into ${outcome.containers.length} container(s)` });
         }),
       );
@@ -313,9 +322,6 @@ async function applyPlan(
       rebuild.set(action.image, false);
     }
   }
-
-  // Artifacts without a successful build yet must build too, or render would lack their image.
-  for (const artifact of state.loaded.config.build.artifacts) if (!state.builds.has(artifact.image)) rebuild.set(artifact.image, true);
 
   if (rebuild.size > 0) {
     const { buildArtifacts, BuildFailedError } = await import('../build/index.js');
@@ -332,9 +338,11 @@ async function applyPlan(
   }
   if (rebuild.size > 0 || decided.redeploy) {
     const { deployBuilt } = await import('./pipeline.js');
+    state.running = false; // until this deploy is healthy
     state.deployed = await deployBuilt(pipeline(), [...state.builds.values()]);
     signal.throwIfAborted();
     await afterDeploy();
+    state.running = true;
   }
 }
 
@@ -368,23 +376,22 @@ function status(state: LoopState, emit: Emit, forwards: { resource: string; addr
 async function cleanupSession(state: LoopState, emit: Emit): Promise<void> {
   const { deleteDeployed } = await import('../deploy/delete.js');
   const { deployApiFor } = await import('./pipeline.js');
-  const { readDeployState, stateFile } = await import('./state.js');
-  const recorded = await readDeployState(state.loaded.dir);
-  const ours = recorded?.runId === state.runId ? recorded : undefined;
+  const { forgetRecords, readRecords } = await import('../deploy/record.js');
+  const ours = (await readRecords(state.loaded.dir)).filter((r) => r.runId === state.runId);
   try {
     await timedStage(emit, 'delete', undefined, () =>
       deleteDeployed({
         api: deployApiFor(state.kube),
         configName: state.loaded.config.metadata.name,
         runId: state.runId,
-        kinds: ours?.kinds ?? [],
-        namespaces: [...new Set([...(ours?.namespaces ?? []), ...namespacesOf(state)])],
+        kinds: ours.flatMap((r) => r.kinds),
+        namespaces: [...new Set([...ours.flatMap((r) => r.namespaces), ...namespacesOf(state)])],
         emit,
         signal: AbortSignal.timeout(DELETE_TIMEOUT_MS),
         timeoutMs: DELETE_TIMEOUT_MS,
       }),
     );
-    if (ours) await rm(stateFile(state.loaded.dir), { force: true });
+    await forgetRecords(state.loaded.dir, (r) => r.runId === state.runId);
   } catch (error) {
     const failure = toDevloopError(error);
     emit({ type: 'error', code: failure.code, message: `cleanup failed: ${failure.message}`, hint: 'run `devloop delete` to remove what is left' });
@@ -396,32 +403,33 @@ async function cleanupSession(state: LoopState, emit: Emit): Promise<void> {
  * id: delete them before deploying again. A session that is still alive is left alone.
  */
 async function removeOrphans(state: LoopState, emit: Emit, signal: AbortSignal): Promise<void> {
-  const { readDeployState } = await import('./state.js');
+  const { forgetRecords, readRecords, sessionRecords } = await import('../deploy/record.js');
   const previous = await readSession(state.loaded.dir);
-  const recorded = await readDeployState(state.loaded.dir);
   if (previous && processAlive(previous.pid)) {
     throw new DevloopError('DEV_ALREADY_RUNNING', `another \`devloop dev\` (pid ${previous.pid}) is running for this project`, {
       hint: 'stop it first; two sessions would fight over the same objects',
     });
   }
-  const runIds = new Set<string>();
-  if (previous) runIds.add(previous.runId);
-  if (recorded?.runId && recorded.kubeContext === state.kube.contextName) runIds.add(recorded.runId);
+  const recorded = sessionRecords(await readRecords(state.loaded.dir), state.loaded.config.metadata.name, state.kube.contextName);
+  const runIds = new Set(recorded.map((r) => r.runId!));
+  if (previous && previous.configName === state.loaded.config.metadata.name && previous.kubeContext === state.kube.contextName) runIds.add(previous.runId);
   if (runIds.size === 0) return;
   const { deleteDeployed } = await import('../deploy/delete.js');
   const { deployApiFor } = await import('./pipeline.js');
   for (const runId of runIds) {
+    const own = recorded.filter((r) => r.runId === runId);
     const deleted = await timedStage(emit, 'delete', undefined, () =>
       deleteDeployed({
         api: deployApiFor(state.kube),
         configName: state.loaded.config.metadata.name,
         runId,
-        kinds: recorded?.kinds ?? [],
-        namespaces: recorded?.namespaces ?? [],
+        kinds: own.flatMap((r) => r.kinds),
+        namespaces: own.flatMap((r) => r.namespaces),
         emit,
         signal,
       }),
     );
+    await forgetRecords(state.loaded.dir, (r) => r.runId === runId);
     if (deleted.length > 0) emit({ type: 'notice', level: 'info', message: `removed ${deleted.length} object(s) left by an earlier dev session (run ${runId})` });
   }
 }

@@ -2,6 +2,8 @@
  * The deploy half of the pipeline, callable per iteration: render → apply → prune → status, and
  * `runPipeline` which builds first. Orchestration only; each stage lives in render/ or deploy/.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { BuildResult } from '../build/types.js';
 import type { LoadedConfig } from '../config/types.js';
 import { timedStage, type Emit } from '../events/bus.js';
@@ -12,7 +14,8 @@ import { createDeployApi, refOf, type DeployApi, type ObjectRef } from '../deplo
 import { applyObjects, type AppliedObject } from '../deploy/apply.js';
 import { pruneObjects } from '../deploy/prune.js';
 import { waitForHealthy } from '../deploy/status.js';
-import { nextDeployState, readDeployState, writeDeployState } from './state.js';
+import { pruneScope, readRecords, recordDeployment } from '../deploy/record.js';
+import { removeStaleSession } from './dev-session.js';
 
 export interface PipelineContext {
   loaded: LoadedConfig;
@@ -52,33 +55,26 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
   const rendered = await timedStage(emit, 'render', undefined, () => renderManifests({ loaded, images, runId, namespace: kube.namespace, emit }));
   signal.throwIfAborted();
 
-  const previous = await readDeployState(loaded.dir);
-  const base = { configName, kubeContext: kube.contextName, namespace: kube.namespace, runId };
+  const target = { configName, kubeContext: kube.contextName, namespace: kube.namespace };
+  // The scope is taken before this deployment is recorded: it needs what this target used before.
+  const records = await readRecords(loaded.dir);
   // Recorded before applying: a crash mid-apply still leaves delete/cleanup a record of where to look.
-  const intent = nextDeployState(previous, { ...base, phase: 'applying', objects: rendered.objects.map((o) => refOf(o.object)) });
-  await writeDeployState(loaded.dir, intent);
+  await recordDeployment(loaded.dir, { ...target, runId, phase: 'applying', objects: rendered.objects.map((o) => refOf(o.object)) });
 
-  const applied = await timedStage(emit, 'apply', undefined, () => applyObjects({ api, objects: rendered.objects, emit, signal }));
+  // Names this apply on the objects, so the status check notices another run applying over them.
+  const stamp = { id: randomBytes(6).toString('hex'), from: `${hostname()}:${loaded.dir}` };
+  const applied = await timedStage(emit, 'apply', undefined, () => applyObjects({ api, objects: rendered.objects, stamp, emit, signal }));
   const pruned = await timedStage(emit, 'prune', undefined, () =>
-    pruneObjects({
-      api,
-      applied,
-      configName,
-      runId,
-      previousKinds: intent.kinds,
-      previousNamespaces: intent.namespaces,
-      // state.json of this target lists every kind deployed from here: the common kinds only matter without it.
-      commonKinds: !(previous && previous.configName === configName && previous.kubeContext === kube.contextName),
-      emit,
-      signal,
-    }),
+    pruneObjects({ api, applied, configName, runId, scope: pruneScope(records, target, applied), emit, signal }),
   );
-  await writeDeployState(loaded.dir, nextDeployState(intent, { ...base, phase: 'deployed', objects: applied.map(plainRef) }));
+  await recordDeployment(loaded.dir, { ...target, runId, phase: 'deployed', objects: applied });
+  await removeStaleSession(loaded.dir, await readRecords(loaded.dir));
 
   await timedStage(emit, 'status', undefined, () =>
     waitForHealthy({
       api,
       applied,
+      applyId: stamp.id,
       configName,
       runId,
       emit,
@@ -96,8 +92,4 @@ export async function runPipeline(ctx: PipelineContext, options: { push?: boolea
   ctx.signal.throwIfAborted();
   const deployed = await deployBuilt(ctx, builds);
   return { builds, deployed };
-}
-
-function plainRef(ref: ObjectRef): ObjectRef {
-  return { apiVersion: ref.apiVersion, kind: ref.kind, ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name };
 }

@@ -78,9 +78,9 @@ describe.skipIf(!present)('devloop dev on a real cluster', () => {
     expect(await until('the synced page through the forward', async () => (await get(`${url}/public/page.txt`))?.trim() === 'page two' && 'ok', 15_000)).toBe('ok');
   }, 120_000);
 
-  it('Ctrl-C: exits 0, closes the port and deletes everything the session deployed', async () => {
+  it('Ctrl-C: exits 130, closes the port and deletes everything the session deployed', async () => {
     const { code } = await dev.signal('SIGINT', 90_000);
-    expect(code, dev.stderr()).toBe(0);
+    expect(code, dev.stderr()).toBe(130);
     expect(stackLines(dev.stdout() + dev.stderr())).toEqual([]);
     expect(await portClosed(localPort)).toBe(true);
     // Deleted and waited for by devloop (pods included: they go with their ReplicaSet).

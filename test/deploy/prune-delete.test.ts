@@ -2,6 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { applyObjects } from '../../src/deploy/apply.js';
 import { pruneObjects } from '../../src/deploy/prune.js';
 import { deleteDeployed } from '../../src/deploy/delete.js';
+import { pruneScope } from '../../src/deploy/record.js';
+
+const TARGET = { configName: 'demo', kubeContext: 'fake', namespace: 'default' };
 import { startHarness, rendered, DEPLOYMENT, SERVICE, type Harness } from './support.js';
 
 let harness: Harness | undefined;
@@ -20,7 +23,7 @@ describe('prune and delete', () => {
     await applyObjects({ api, objects: rendered(SERVICE('theirs')).map((o) => ({ ...o, object: { ...o.object, metadata: { ...o.object.metadata, labels: { ...o.object.metadata.labels, 'devloop.dev/config': 'other' } } } })), emit, signal });
     await fake.waitFor('apps/v1', 'Deployment', 'default', 'hello', (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 1);
     const applied = await applyObjects({ api, objects: rendered(`${DEPLOYMENT('hello', 'img:1')}---\n${SERVICE('hello')}`), emit, signal });
-    const pruned = await pruneObjects({ api, applied, configName: 'demo', emit, signal });
+    const pruned = await pruneObjects({ api, applied, configName: 'demo', scope: pruneScope([], TARGET, applied), emit, signal });
     expect(pruned.map((r) => `${r.kind}/${r.name}`)).toEqual(['Service/gone']);
     expect(fake.objects.get('v1', 'Service', 'default', 'gone')).toBeUndefined();
     expect(fake.objects.get('v1', 'Service', 'default', 'theirs')).toBeDefined();
@@ -35,7 +38,7 @@ describe('prune and delete', () => {
     await applyObjects({ api, objects: rendered(SERVICE('plain')), emit, signal });
     const applied = await applyObjects({ api, objects: rendered(SERVICE('session'), [], 'k8s/a.yaml', 'run-1'), emit, signal });
     await applyObjects({ api, objects: rendered(SERVICE('old-session'), [], 'k8s/a.yaml', 'run-1'), emit, signal });
-    const pruned = await pruneObjects({ api, applied, configName: 'demo', runId: 'run-1', emit, signal });
+    const pruned = await pruneObjects({ api, applied, configName: 'demo', runId: 'run-1', scope: pruneScope([], TARGET, applied), emit, signal });
     expect(pruned.map((r) => r.name)).toEqual(['old-session']);
     expect(fake.objects.get('v1', 'Service', 'default', 'plain')).toBeDefined();
   });

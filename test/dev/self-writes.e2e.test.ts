@@ -143,7 +143,7 @@ deploy:
   it('Ctrl-C stops it', async () => {
     child.kill('SIGINT');
     const code = await new Promise((r) => child.once('exit', r));
-    expect(code).toBe(0);
+    expect(code).toBe(130);
     expect((await events.all()).filter((e) => e.type === 'iteration' && e.status === 'start')).toHaveLength(5);
   }, 120_000);
 });

@@ -99,7 +99,7 @@ describe.skipIf(!haveServices)('devloop run on the example (docker + registry + 
     await project?.remove();
   }, 120_000);
 
-  it('run --tail --port-forward: serves the built image on the forwarded ports, streams pod logs, exits 0 on SIGINT and closes the ports', async () => {
+  it('run --tail --port-forward: serves the built image on the forwarded ports, streams pod logs, exits 130 on SIGINT (after closing the ports)', async () => {
     const fake = await newFake();
     const cli = startDevloop(project.dir, ['run', '--tail', '--port-forward', '--output', 'json', '--status-check-timeout', '90s'], {
       ...env,
@@ -141,7 +141,7 @@ describe.skipIf(!haveServices)('devloop run on the example (docker + registry + 
       }
 
       const { code, ms } = await cli.signal('SIGINT', 15_000);
-      expect(code, cli.stderr()).toBe(0);
+      expect(code, cli.stderr()).toBe(130); // 128 + SIGINT (README: Exit codes)
       expect(ms).toBeLessThan(15_000);
       expect(stackLines(cli.stdout() + cli.stderr())).toEqual([]);
       const stopped = cli.events.filter((e) => e.type === 'forward' && e.status === 'stopped').map((e) => e.resource);

@@ -105,7 +105,7 @@ describe('SIGTERM during a compile', () => {
   test('build: exits within seconds and no process of the compile group survives', async () => {
     const result = await interrupt(['build', '--skip-preflight'], 'sleep 30 && echo done > out.txt', {});
     expect(result.seconds).toBeLessThan(5);
-    expect(result.code).toBe(130);
+    expect(result.code).toBe(143); // 128 + SIGTERM
     expect(alive(result.pgid)).toEqual([]);
     expect(result.output).toContain('interrupted by SIGTERM');
   });
@@ -124,7 +124,7 @@ describe('SIGTERM during a compile', () => {
     expect(alive(one.pgid)).toEqual([]);
     const two = await interrupt(['dev', '--skip-preflight'], ignoring, { KUBECONFIG: fake.kubeconfigPath }, 2);
     expect(two.seconds).toBeLessThan(KILL_GRACE_MS / 1000);
-    expect(two.code).toBe(130);
+    expect(two.code).toBe(143);
     expect(alive(two.pgid)).toEqual([]);
   });
 });

@@ -50,7 +50,15 @@ function hello(extra: Partial<ArtifactRules> = {}): ArtifactRules {
   return { ...artifactRules(helloConfig()), ...extra };
 }
 
-const emptyState = (): PlanState => ({ noSync: new Set(), syncedSinceBuild: new Set(), changedDuringLast: new Set(), selfWrites: noSelfWrites });
+/** Both artifacts built and deployed, nothing synced or held: the state of a settled dev session. */
+const settledState = (): PlanState => ({
+  noSync: new Set(),
+  syncedSinceBuild: new Set(),
+  changedDuringLast: new Set(),
+  selfWrites: noSelfWrites,
+  built: new Set(['hello', 'quote']),
+  deployed: true,
+});
 
 function input(changes: FileChange[], over: Partial<PlanInput> = {}): PlanInput {
   return {
@@ -59,7 +67,7 @@ function input(changes: FileChange[], over: Partial<PlanInput> = {}): PlanInput 
     configDir: dir,
     isManifest: picomatch('k8s/*.yaml'),
     artifacts: [hello(), artifactRules(quoteConfig())],
-    state: emptyState(),
+    state: settledState(),
     ...over,
   };
 }
@@ -147,9 +155,9 @@ describe('plan', () => {
   });
 
   it('a redeploy rebuilds artifacts with files synced since their build (pods may restart)', () => {
-    const p = plan(input([w('k8s/hello.yaml')], { state: { ...emptyState(), syncedSinceBuild: new Set(['hello']) } }));
+    const p = plan(input([w('k8s/hello.yaml')], { state: { ...settledState(), syncedSinceBuild: new Set(['hello']) } }));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: [] }]);
-    const q = plan(input([w('k8s/hello.yaml'), w('hello/public/a.html')], { state: { ...emptyState(), syncedSinceBuild: new Set(['hello']) } }));
+    const q = plan(input([w('k8s/hello.yaml'), w('hello/public/a.html')], { state: { ...settledState(), syncedSinceBuild: new Set(['hello']) } }));
     expect(q.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: ['public/a.html'] }]);
   });
 
@@ -160,7 +168,7 @@ describe('plan', () => {
   });
 
   it('falls back to a rebuild for artifacts without tar in their containers', () => {
-    const p = plan(input([w('hello/public/index.html')], { state: { ...emptyState(), noSync: new Set(['hello']) } }));
+    const p = plan(input([w('hello/public/index.html')], { state: { ...settledState(), noSync: new Set(['hello']) } }));
     expect(p.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: false, files: ['public/index.html'] }]);
   });
 
@@ -235,7 +243,7 @@ describe('plan: iterations started only by their own writes', () => {
   let gen: string;
   beforeAll(() => void (gen = at('hello/gen.go')));
   const loop = (changedDuringLast: string[], selfWrites = noSelfWrites) =>
-    plan(input([w('hello/gen.go')], { state: { ...emptyState(), changedDuringLast: new Set(changedDuringLast), selfWrites } }));
+    plan(input([w('hello/gen.go')], { state: { ...settledState(), changedDuringLast: new Set(changedDuringLast), selfWrites } }));
 
   it('the first one runs, the next with the same files is held with a warning naming them', () => {
     const first = loop([gen]);
@@ -259,16 +267,16 @@ describe('plan: iterations started only by their own writes', () => {
 
   it('held changes go along with the next change of another file', () => {
     const held = loop([gen], loop([gen]).selfWrites);
-    const next = plan(input([...held.held, w('hello/main.go')], { state: { ...emptyState(), changedDuringLast: new Set([gen]), selfWrites: held.selfWrites } }));
+    const next = plan(input([...held.held, w('hello/main.go')], { state: { ...settledState(), changedDuringLast: new Set([gen]), selfWrites: held.selfWrites } }));
     expect(next.actions).toEqual([{ kind: 'rebuild', image: 'hello', compile: true, files: ['gen.go', 'main.go'] }]);
     expect(next.held).toEqual([]);
   });
 
   it('different files each time, or also a file nobody wrote during the iteration: no loop', () => {
     const first = loop([gen]);
-    const other = plan(input([w('hello/other.go')], { state: { ...emptyState(), changedDuringLast: new Set([at('hello/other.go')]), selfWrites: first.selfWrites } }));
+    const other = plan(input([w('hello/other.go')], { state: { ...settledState(), changedDuringLast: new Set([at('hello/other.go')]), selfWrites: first.selfWrites } }));
     expect(other.actions).toHaveLength(1);
-    const mixed = plan(input([w('hello/gen.go'), w('hello/main.go')], { state: { ...emptyState(), changedDuringLast: new Set([gen]), selfWrites: first.selfWrites } }));
+    const mixed = plan(input([w('hello/gen.go'), w('hello/main.go')], { state: { ...settledState(), changedDuringLast: new Set([gen]), selfWrites: first.selfWrites } }));
     expect(mixed.actions).toHaveLength(1);
     expect(mixed.selfWrites.lastSelfWritten).toEqual([]);
   });

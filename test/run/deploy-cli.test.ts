@@ -49,8 +49,9 @@ describe('devloop deploy / render / delete', () => {
     const deployment = fake.objects.get('apps/v1', 'Deployment', 'default', 'hello') as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } };
     expect(deployment.spec.template.spec.containers[0]!.image).toBe(HELLO);
     const state = JSON.parse(await readFile(join(project.dir, '.devloop', 'state.json'), 'utf8'));
-    expect(state).toMatchObject({ configName: 'hello', kubeContext: 'fake', namespace: 'default', phase: 'deployed' });
-    expect(state.objects).toHaveLength(4);
+    expect(state.deployments).toHaveLength(1);
+    expect(state.deployments[0]).toMatchObject({ configName: 'hello', kubeContext: 'fake', namespace: 'default', phase: 'deployed' });
+    expect(state.deployments[0].objects).toHaveLength(4);
   });
 
   it('prunes a Service removed from the manifests on the next deploy', async () => {

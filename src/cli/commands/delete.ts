@@ -1,35 +1,37 @@
-import { rm } from 'node:fs/promises';
 import type { CommandContext } from '../context.js';
 import { timedStage } from '../../events/bus.js';
 import { checkedKubeClient } from './shared-deploy.js';
 
 /**
- * `devloop delete`: removes everything this config deployed (found by its labels, in the kinds and
- * namespaces state.json recorded plus the common ones) and waits until it is gone. Twice is a no-op.
+ * `devloop delete`: removes what this config deployed to the target namespace (`-n`, deploy.namespace,
+ * the context's) — found by its labels in the kinds and namespaces recorded for that target plus the
+ * common ones — and waits until it is gone. Deployments to other namespaces stay, with their records.
+ * Twice is a no-op.
  */
 export async function deleteDeployed(ctx: CommandContext): Promise<number> {
   const loaded = await ctx.loadConfig('delete');
   const kube = await checkedKubeClient(ctx, loaded, 'delete');
-  const { readDeployState, stateFile } = await import('../../runner/state.js');
+  const { deleteScope, forgetRecords, readRecords, sameTarget } = await import('../../deploy/record.js');
   const { deployApiFor } = await import('../../runner/pipeline.js');
   const { deleteDeployed: deleteAll } = await import('../../deploy/delete.js');
-  const state = await readDeployState(loaded.dir);
-  const sameTarget = state && state.configName === loaded.config.metadata.name && state.kubeContext === kube.contextName;
+  const target = { configName: loaded.config.metadata.name, kubeContext: kube.contextName, namespace: kube.namespace };
+  const records = await readRecords(loaded.dir);
+  const scope = deleteScope(records, target);
   const deleted = await timedStage(ctx.emit, 'delete', undefined, () =>
-    deleteAll({
-      api: deployApiFor(kube),
-      configName: loaded.config.metadata.name,
-      kinds: sameTarget ? state.kinds : [],
-      namespaces: sameTarget ? state.namespaces : [],
-      emit: ctx.emit,
-      signal: ctx.signal,
-    }),
+    deleteAll({ api: deployApiFor(kube), configName: target.configName, kinds: scope.kinds, namespaces: scope.namespaces, keep: scope.keep, emit: ctx.emit, signal: ctx.signal }),
   );
-  if (sameTarget) await rm(stateFile(loaded.dir), { force: true });
+  await forgetRecords(loaded.dir, (r) => sameTarget(r, target));
+  const elsewhere = records.filter((r) => r.configName === target.configName && r.kubeContext === target.kubeContext && r.namespace !== target.namespace);
   ctx.emit({
     type: 'notice',
     level: 'info',
-    message: deleted.length === 0 ? `nothing to delete for config "${loaded.config.metadata.name}" in context "${kube.contextName}"` : `deleted ${deleted.length} object(s)`,
+    message:
+      deleted.length === 0
+        ? `nothing to delete for config "${target.configName}" in context "${kube.contextName}", namespace "${target.namespace}"`
+        : `deleted ${deleted.length} object(s)`,
+    ...(elsewhere.length > 0
+      ? { hint: `still deployed to namespace ${elsewhere.map((r) => `"${r.namespace}"`).join(', ')}; \`devloop delete -n ${elsewhere[0]!.namespace}\` removes that` }
+      : {}),
   });
   return 0;
 }

@@ -10,6 +10,7 @@ import { Discovery, apiVersionOf, type ResourceInfo } from './discovery.js';
 import { StatusError, statuses } from './status.js';
 import { applyDefaults } from './defaults.js';
 import { validate } from './validation.js';
+import { checkApplyTypes, checkDecodeTypes, checkPatchTypes } from './typed.js';
 import { clone, deepEqual, isObject, jsonPatch, mergePatch, strategicMerge } from './patch.js';
 import { recordUpdate, serverSideApply } from './apply.js';
 import type { KubeObject, Status } from './types.js';
@@ -166,6 +167,7 @@ export class Registry {
   }
 
   create(res: ResourceInfo, namespace: string | undefined, body: KubeObject, opts: WriteOptions): KubeObject {
+    checkDecodeTypes(res, body);
     this.checkIdentity(res, namespace, body);
     const next = clone(body);
     next.apiVersion = apiVersionOf(res);
@@ -182,6 +184,7 @@ export class Registry {
   }
 
   update(res: ResourceInfo, namespace: string | undefined, name: string, body: KubeObject, opts: WriteOptions): KubeObject {
+    checkDecodeTypes(res, body);
     this.checkIdentity(res, namespace, body, name);
     const old = this.find(res, namespace, name);
     if (!old) throw new StatusError(statuses.notFound(ref(res), name));
@@ -195,6 +198,7 @@ export class Registry {
   patch(res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions): KubeObject {
     const old = this.find(res, namespace, name);
     if (!old) throw new StatusError(statuses.notFound(ref(res), name));
+    if (type === 'strategic') checkPatchTypes(res, patch);
     let next: KubeObject;
     if (type === 'json') next = jsonPatch(old, patch) as KubeObject;
     else if (type === 'merge') next = mergePatch(old, patch) as KubeObject;
@@ -211,6 +215,7 @@ export class Registry {
   /** Server-side apply; `created` says whether the object was new (201). */
   apply(res: ResourceInfo, namespace: string | undefined, name: string, body: KubeObject, opts: WriteOptions & { force: boolean }): { object: KubeObject; created: boolean } {
     this.checkIdentity(res, namespace, body, name);
+    checkApplyTypes(res, namespace, name, body);
     if (!body.apiVersion || !body.kind) {
       throw new StatusError(statuses.badRequest(`${!body.apiVersion ? 'apiVersion' : 'kind'} must be set for apply`));
     }
