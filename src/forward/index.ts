@@ -42,7 +42,7 @@ export interface ForwardSession {
   close(): Promise<void>;
 }
 
-export const DEFAULT_FORWARD_TIMEOUTS: ForwardTimeouts = { podWaitMs: 30_000, connectTimeoutMs: 10_000 };
+export const DEFAULT_FORWARD_TIMEOUTS: ForwardTimeouts = { podWaitMs: 30_000, connectTimeoutMs: 10_000, replayMaxBytes: 1024 * 1024 };
 
 interface Entry {
   namespace: string;
