@@ -14,7 +14,7 @@ import type { SimulatedRuntime } from '../support/fake-kube/index.js';
 import { freePort } from '../support/services.js';
 import { app, deploy, eventually, httpGet, recorder, sleep, startCluster, waitForServingPods, type Cluster } from './helpers.js';
 
-/** How long GET /slow takes: long enough that a pod is always killed with some of them in flight. */
+/** How long GET /slow takes (/slow?ms=N: N ms): long enough that a pod is always killed with some in flight. */
 const SLOW_MS = 300;
 
 interface Started {
@@ -49,8 +49,8 @@ function installHandler(cluster: Cluster, seen: Map<string, string[]>): void {
   const runtime = cluster.fake.runtime as SimulatedRuntime;
   runtime.setHandler(async (pod, _container, req, res) => {
     const name = pod.metadata.name!;
-    if (req.url === '/slow') {
-      await sleep(SLOW_MS);
+    if (req.url?.startsWith('/slow')) {
+      await sleep(Number(/ms=(\d+)/.exec(req.url)?.[1] ?? SLOW_MS));
       res.end(`slow from ${name}\n`);
       return true;
     }
@@ -198,6 +198,20 @@ describe('the forward while pods are replaced (fake API server)', () => {
       expect(digest).toBe(sha256(body));
       expect(forward.stats()).toMatchObject({ failed: 0, replayed: 1 });
       await waitForServingPods(cluster.fake, 'echo', 2);
+    } finally {
+      await forward.close();
+    }
+  });
+
+  it('a connection lasting longer than connectTimeoutMs is not cut (the bound is on the upgrade only)', async () => {
+    const { forward } = await forwardTo(cluster, 'web', { connectTimeoutMs: 150 });
+    const streams = () => cluster.fake.requests.filter((r) => r.path.endsWith('/portforward')).length;
+    try {
+      const before = streams();
+      expect(await httpGet(forward.localPort, '/slow?ms=1500')).toMatch(/^slow from web-/);
+      // One stream, kept open for the whole answer.
+      expect(streams() - before).toBe(1);
+      expect(forward.stats()).toMatchObject({ failed: 0, replayed: 0 });
     } finally {
       await forward.close();
     }
