@@ -87,7 +87,7 @@ export function followTarget(
           done();
           reject(
             new DevloopError('FORWARD_NO_READY_POD', `no Ready pod for ${resolved.ref.kind}/${resolved.ref.name} in namespace ${resolved.namespace} after ${formatWait(timeoutMs)}`, {
-              hint: `check the pods: kubectl get pods -n ${resolved.namespace}${resolved.labelSelector ? ` -l ${resolved.labelSelector}` : ''}`,
+              hint: `check the pods: kubectl get pods -n ${resolved.namespace}${resolved.labelSelector ? ` -l ${resolved.labelSelector}` : ''}; portForward[].holdTimeout sets how long a connection waits`,
             }),
           );
         }, timeoutMs);

@@ -177,7 +177,8 @@ describe('port-forward through a listener devloop owns', () => {
     const localPort = await freePort();
     const apps = cluster.kube.kc.makeApiClient(cluster.kube.lib.AppsV1Api);
     await deploy(cluster, app({ name: 'scaled', servicePort: 9100, targetPort: 8080 }));
-    const { events, session, stop } = await forwarding([{ resource: 'service/scaled', port: 9100, localPort }], { timeouts: { podWaitMs: 3_000 } });
+    // portForward[].holdTimeout (a duration in the config, ms here) bounds the hold.
+    const { events, session, stop } = await forwarding([{ resource: 'service/scaled', port: 9100, localPort, holdTimeout: 3_000 }]);
     try {
       await eventually(() => forwards(events).find((e) => e.status === 'ready'));
       const scale = await apps.readNamespacedDeployment({ name: 'scaled', namespace: 'default' });
