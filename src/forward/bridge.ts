@@ -52,8 +52,6 @@ export function bridgeConnection(portForward: PortForward, input: Readable, opti
       resolve({ end, responded, error });
     };
     const onAbort = (): void => finish('aborted');
-    if (options.signal.aborted) return finish('aborted');
-    options.signal.addEventListener('abort', onAbort, { once: true });
 
     const output = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -75,6 +73,9 @@ export function bridgeConnection(portForward: PortForward, input: Readable, opti
       () => finish('failed', `port-forward to pod ${options.pod} did not open within ${options.connectTimeoutMs} ms`),
       options.connectTimeoutMs,
     );
+    // The client may be gone already (it connected and closed while an earlier attempt failed).
+    if (options.signal.aborted) return finish('aborted');
+    options.signal.addEventListener('abort', onAbort, { once: true });
 
     portForward
       .portForward(options.namespace, options.pod, [options.port], output, errors, input)

@@ -202,7 +202,11 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    void handle(socket);
+    handle(socket).catch((error: unknown) => {
+      // A bug in one connection must not take the session down: fail that connection, say why.
+      socket.destroy();
+      if (!closing.signal.aborted) event('error', { message: `connection failed: ${(error as Error).message}` });
+    });
   });
 
   return {

@@ -68,6 +68,8 @@ export function followTarget(
     synced: () => watch.synced,
     wait(timeoutMs, signal, notPod) {
       if (current && current.pod !== notPod) return Promise.resolve(current);
+      const closed = (): DevloopError => new DevloopError('FORWARD_CLOSED', `${resolved.ref.kind}/${resolved.ref.name}: forward closed`);
+      if (signal?.aborted) return Promise.reject(closed());
       return new Promise<TargetPod>((resolve, reject) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -81,7 +83,7 @@ export function followTarget(
         };
         const onAbort = (): void => {
           done();
-          reject(new DevloopError('FORWARD_CLOSED', `${resolved.ref.kind}/${resolved.ref.name}: forward closed`));
+          reject(closed());
         };
         const timer = setTimeout(() => {
           done();

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { request, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { startForward, type Forward, type ForwardTimeouts } from '../../src/forward/forwarder.js';
 import { DEFAULT_FORWARD_TIMEOUTS } from '../../src/forward/index.js';
 import { resolveResource } from '../../src/forward/resolve.js';
@@ -213,6 +214,24 @@ describe('the forward while pods are replaced (fake API server)', () => {
       expect(streams() - before).toBe(1);
       expect(forward.stats()).toMatchObject({ failed: 0, replayed: 0 });
     } finally {
+      await forward.close();
+    }
+  });
+
+  it('a client that leaves while its connection waits for a retry (API down) leaves the forward serving', async () => {
+    const { forward } = await forwardTo(cluster, 'web');
+    try {
+      await cluster.fake.controls.setUnavailable(true);
+      // The first attempt fails at once (the API refuses); the client goes during the wait before the retry.
+      const sockets = await Promise.all([0, 1, 2].map(() => new Promise<Socket>((resolve) => { const s = connect(forward.localPort, '127.0.0.1', () => resolve(s)); })));
+      await eventually(() => (forward.stats().connections >= 3 ? true : undefined));
+      await sleep(300);
+      for (const socket of sockets) socket.destroy();
+      await cluster.fake.controls.setUnavailable(false);
+      expect(await httpGet(forward.localPort)).toMatch(/^hello from web-/);
+      expect(forward.stats().failed).toBe(0);
+    } finally {
+      await cluster.fake.controls.setUnavailable(false);
       await forward.close();
     }
   });
