@@ -253,6 +253,7 @@ export const configSchema: Schema = {
             { default: '127.0.0.1' },
           ),
           namespace: field(str({ nonEmpty: true }), "the resource's namespace; default: the deploy namespace"),
+          holdTimeout: field({ type: 'duration' }, 'how long a connection is held while no pod is Ready; default: 30s'),
         },
       }),
       'local ports forwarded to cluster resources',

@@ -95,6 +95,8 @@ export interface PortForwardConfig {
   localPort?: number;
   address: string;
   namespace?: string;
+  /** ms a connection is held while no pod is Ready (default DEFAULT_FORWARD_TIMEOUTS.podWaitMs). */
+  holdTimeout?: number;
 }
 
 export interface ProfileActivation {

@@ -1,19 +1,18 @@
 /**
- * One accepted TCP connection ↔ one port-forward WebSocket to a pod, through client-node's
- * PortForward (channel 0 = data, channel 1 = error, each opened with the 2-byte port). The result
- * says how the connection ended, so the listener can tell a failed connection from a finished one.
+ * One attempt of one accepted TCP connection: a port-forward WebSocket to one pod through
+ * client-node's PortForward (channel 0 = data, channel 1 = error, each opened with the 2-byte port).
+ * It never touches the local socket: the caller decides, from the result, whether the connection
+ * is over or may be replayed on another pod (nothing came back yet).
  */
-import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import type { PortForward } from '@kubernetes/client-node';
 
 export interface BridgeResult {
-  ok: boolean;
-  /**
-   * False when the WebSocket never opened: nothing reached the pod and the local socket is left
-   * untouched, so the caller may try another pod with the same connection.
-   */
-  opened: boolean;
+  /** How the stream ended: the pod side closed it, it failed, or the client / forward went away. */
+  end: 'closed' | 'failed' | 'aborted';
+  /** At least one byte came back from the pod (the connection can no longer move to another pod). */
+  responded: boolean;
   /** Why it failed: the API's error channel text, the upgrade failure, or a timeout. */
   error?: string;
 }
@@ -22,7 +21,6 @@ export interface BridgeResult {
 interface ForwardSocket {
   readyState: number;
   close(): void;
-  terminate?(): void;
   once(event: 'close', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
@@ -33,27 +31,38 @@ export interface BridgeOptions {
   port: number;
   /** Bound on the WebSocket upgrade; client-node has none of its own. */
   connectTimeoutMs: number;
+  /** The client closed its socket, or the forward is closing. */
+  signal: AbortSignal;
+  /** Bytes from the pod, in order. */
+  onData(chunk: Buffer): void;
 }
 
-export function bridgeConnection(portForward: PortForward, socket: Socket, options: BridgeOptions): Promise<BridgeResult> {
+export function bridgeConnection(portForward: PortForward, input: Readable, options: BridgeOptions): Promise<BridgeResult> {
   return new Promise<BridgeResult>((resolve) => {
     let finished = false;
     let ws: ForwardSocket | undefined;
     let errorText = '';
-    const finish = (result: BridgeResult): void => {
+    let responded = false;
+    const finish = (end: BridgeResult['end'], error?: string): void => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      socket.off('close', onClose);
-      resolve(result);
-    };
-    // A failed connection is reset so the local client sees an error, not an empty reply.
-    const fail = (message: string): void => {
-      finish({ ok: false, opened: true, error: message });
-      socket.destroy();
+      options.signal.removeEventListener('abort', onAbort);
       if (ws && ws.readyState <= 1) ws.close();
+      resolve({ end, responded, error });
     };
+    const onAbort = (): void => finish('aborted');
 
+    const output = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        // The port prefix arrives as an empty chunk: only real bytes count as an answer.
+        if (chunk.length > 0 && !finished) {
+          responded = true;
+          options.onData(chunk);
+        }
+        callback();
+      },
+    });
     const errors = new Writable({
       write(chunk: Buffer, _encoding, callback) {
         errorText += chunk.toString('utf8');
@@ -61,36 +70,27 @@ export function bridgeConnection(portForward: PortForward, socket: Socket, optio
       },
     });
     const timer = setTimeout(
-      () => finish({ ok: false, opened: false, error: `port-forward to pod ${options.pod} did not open within ${options.connectTimeoutMs} ms` }),
+      () => finish('failed', `port-forward to pod ${options.pod} did not open within ${options.connectTimeoutMs} ms`),
       options.connectTimeoutMs,
     );
-
-    const onClose = (): void => {
-      if (ws && ws.readyState <= 1) ws.close();
-      finish({ ok: errorText === '', opened: ws !== undefined, error: errorText || undefined });
-    };
-    socket.on('error', () => undefined); // resets from the client end the connection via 'close'
-    socket.once('close', onClose);
+    // The client may be gone already (it connected and closed while an earlier attempt failed).
+    if (options.signal.aborted) return finish('aborted');
+    options.signal.addEventListener('abort', onAbort, { once: true });
 
     portForward
-      .portForward(options.namespace, options.pod, [options.port], socket, errors, socket)
+      .portForward(options.namespace, options.pod, [options.port], output, errors, input)
       .then((opened) => {
         ws = opened as unknown as ForwardSocket;
         if (finished) {
           ws.close();
           return;
         }
-        ws.on('error', (error) => fail(`port-forward to pod ${options.pod} failed: ${error.message}`));
-        ws.once('close', () => {
-          // The error channel carries the kubelet's reason ("error forwarding port 8080 to pod …").
-          if (errorText) fail(errorText.trim());
-          else {
-            finish({ ok: true, opened: true });
-            socket.end();
-          }
-        });
+        clearTimeout(timer);
+        ws.on('error', (error) => finish('failed', `port-forward to pod ${options.pod} failed: ${error.message}`));
+        // The error channel carries the kubelet's reason ("error forwarding port 8080 to pod …").
+        ws.once('close', () => (errorText.trim() ? finish('failed', errorText.trim()) : finish('closed')));
       })
-      .catch((error: unknown) => finish({ ok: false, opened: false, error: `port-forward to pod ${options.pod} failed: ${describeUpgradeError(error)}` }));
+      .catch((error: unknown) => finish('failed', `port-forward to pod ${options.pod} failed: ${describeUpgradeError(error)}`));
   });
 }
 

@@ -10,11 +10,19 @@ import type { ForwardEvent } from '../events/types.js';
 import type { KubeClient } from '../kube/client.js';
 import { bindFirstFree } from './listen.js';
 import { bridgeConnection, type BridgeResult } from './bridge.js';
+import { ClientBytes } from './replay.js';
 import type { ResolvedResource } from './resolve.js';
 import { followTarget, formatWait, type ForwardTarget, type TargetPod } from './target.js';
 
-/** How long a connection whose pod vanished before the upgrade waits for another pod. */
-const RETRY_WAIT_MS = 1_000;
+/**
+ * After a pod failed a connection before answering, how long to wait for the watch to report it
+ * gone (so the replay goes elsewhere) before trying that pod again.
+ */
+const SAME_POD_GRACE_MS = 1_000;
+/** Attempts of one connection, over all pods, before it is failed. */
+const MAX_ATTEMPTS = 5;
+/** Attempts of one connection on one pod (a second one for a transient error). */
+const MAX_TRIES_PER_POD = 2;
 /** Bound on waiting for the first pod list. */
 const SYNC_WAIT_MS = 10_000;
 
@@ -38,6 +46,8 @@ export interface ForwardTimeouts {
   podWaitMs: number;
   /** Bound on opening the port-forward WebSocket for one connection. */
   connectTimeoutMs: number;
+  /** Client bytes kept until the pod's first response byte, for a replay on another pod. */
+  replayMaxBytes: number;
 }
 
 export interface Forward {
@@ -45,8 +55,8 @@ export interface Forward {
   /** The port actually bound, fixed for the forward's life. */
   readonly localPort: number;
   target(): string | undefined;
-  /** Connections accepted / failed since start (for tests and the bench). */
-  stats(): { connections: number; failed: number };
+  /** Connections accepted / failed, and attempts replayed on another pod, since start (tests, bench). */
+  stats(): { connections: number; failed: number; replayed: number };
   update(resolved: ResolvedResource): void;
   close(): Promise<void>;
 }
@@ -66,7 +76,7 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
   const { spec, emit, timeouts, resolved } = options;
   const sockets = new Set<Socket>();
   const closing = new AbortController();
-  const stats = { connections: 0, failed: 0 };
+  const stats = { connections: 0, failed: 0, replayed: 0 };
   const server = createServer({ noDelay: true });
   const localPort = await bindFirstFree(server, spec.address, spec.localPort, { owner: spec.resource, reserved: options.reserved });
 
@@ -108,55 +118,95 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
 
   const handle = async (socket: Socket): Promise<void> => {
     stats.connections++;
-    await raceTimeout(target.synced(), SYNC_WAIT_MS);
-    let pod = target.current();
-    if (!pod) {
-      if (!waitingAnnounced) {
-        waitingAnnounced = true;
-        event('reconnecting', { message: `no Ready pod yet; holding connections up to ${formatWait(timeouts.podWaitMs)}` });
-      }
-      try {
-        pod = await target.wait(timeouts.podWaitMs, closing.signal);
-      } catch (error) {
-        stats.failed++;
-        socket.destroy();
-        if (!closing.signal.aborted) event('error', { message: (error as Error).message });
+    socket.on('error', () => undefined); // a reset from the client ends the connection via 'close'
+    const client = new ClientBytes(socket, timeouts.replayMaxBytes);
+    const gone = new AbortController();
+    socket.once('close', () => gone.abort());
+    const signal = AbortSignal.any([gone.signal, closing.signal]);
+    // The pod's answer, or the reason it had none, handed to the client as is.
+    const giveUp = (pod: string, result: BridgeResult): void => {
+      if (result.end === 'closed') {
+        socket.end();
         return;
       }
-    }
-    if (socket.destroyed) return;
-    let result = await bridge(socket, pod);
-    if (!result.ok && !result.opened && !socket.destroyed && !closing.signal.aborted) {
-      // The upgrade failed before anything reached the pod (it was just deleted, typically during
-      // a rollout): the same connection can go to the next Ready pod instead.
-      const failedPod = pod.pod;
-      const next = await target.wait(Math.min(timeouts.podWaitMs, RETRY_WAIT_MS), closing.signal, failedPod).catch(() => undefined);
-      if (next && !socket.destroyed) {
-        pod = next;
-        result = await bridge(socket, next);
+      // A reset, so the client sees an error, not a truncated answer.
+      stats.failed++;
+      socket.destroy();
+      if (target.current()?.pod === pod) event('error', { pod, message: `connection failed: ${result.error}` });
+    };
+    const tries = new Map<string, number>();
+    let last: { pod: string; result: BridgeResult } | undefined;
+
+    for (let attempt = 1; ; attempt++) {
+      await raceTimeout(target.synced(), SYNC_WAIT_MS);
+      let pod: TargetPod;
+      try {
+        pod = await podFor(last?.pod, signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        stats.failed++;
+        socket.destroy();
+        event('error', { message: (error as Error).message });
+        return;
       }
+      if (last && pod.pod === last.pod) {
+        // The pod that failed is still the one to use. A stream it closed without a word is its
+        // answer; an error is tried once more there (transient), not more.
+        if (last.result.end === 'closed' || (tries.get(pod.pod) ?? 0) >= MAX_TRIES_PER_POD) return giveUp(last.pod, last.result);
+      }
+      tries.set(pod.pod, (tries.get(pod.pod) ?? 0) + 1);
+      if (attempt > 1) stats.replayed++;
+      const result = await bridgeConnection(options.portForward, client.attach(), {
+        namespace: resolved.namespace,
+        pod: pod.pod,
+        port: pod.port,
+        connectTimeoutMs: timeouts.connectTimeoutMs,
+        signal,
+        onData: (chunk) => {
+          client.responded();
+          socket.write(chunk);
+        },
+      });
+      client.detach();
+      if (result.end === 'aborted' || signal.aborted) return;
+      if (!result.responded && client.replayable && attempt < MAX_ATTEMPTS) {
+        // Nothing came back (refused, reset, killed with its pod, upgrade refused): what the client
+        // sent goes to the next Ready pod.
+        last = { pod: pod.pod, result };
+        continue;
+      }
+      return giveUp(pod.pod, result);
     }
-    if (!result.opened) socket.destroy();
-    if (result.ok || closing.signal.aborted) return;
-    stats.failed++;
-    // A connection cut because its pod went away is expected during a rollout: the ready/
-    // reconnecting events already say so. Anything else is worth a line.
-    if (target.current()?.pod === pod.pod) event('error', { pod: pod.pod, message: `connection failed: ${result.error}` });
   };
 
-  const bridge = (socket: Socket, pod: TargetPod): Promise<BridgeResult> =>
-    bridgeConnection(options.portForward, socket, {
-      namespace: resolved.namespace,
-      pod: pod.pod,
-      port: pod.port,
-      connectTimeoutMs: timeouts.connectTimeoutMs,
-    });
+  /**
+   * The pod for the next attempt. After a failure on pod P: another Ready pod, waiting up to
+   * SAME_POD_GRACE_MS for the watch to report P gone, then P again if it is still the one. While
+   * no pod is Ready the connection is held, up to podWaitMs.
+   */
+  const podFor = async (failedPod: string | undefined, signal: AbortSignal): Promise<TargetPod> => {
+    if (failedPod) {
+      const other = await target.wait(SAME_POD_GRACE_MS, signal, failedPod).catch(() => undefined);
+      if (other) return other;
+    }
+    const current = target.current();
+    if (current) return current;
+    if (!waitingAnnounced) {
+      waitingAnnounced = true;
+      event('reconnecting', { message: `no Ready pod yet; holding connections up to ${formatWait(timeouts.podWaitMs)}` });
+    }
+    return target.wait(timeouts.podWaitMs, signal);
+  };
 
   let closed: Promise<void> | undefined;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    void handle(socket);
+    handle(socket).catch((error: unknown) => {
+      // A bug in one connection must not take the session down: fail that connection, say why.
+      socket.destroy();
+      if (!closing.signal.aborted) event('error', { message: `connection failed: ${(error as Error).message}` });
+    });
   });
 
   return {

@@ -42,7 +42,7 @@ export interface ForwardSession {
   close(): Promise<void>;
 }
 
-export const DEFAULT_FORWARD_TIMEOUTS: ForwardTimeouts = { podWaitMs: 30_000, connectTimeoutMs: 10_000 };
+export const DEFAULT_FORWARD_TIMEOUTS: ForwardTimeouts = { podWaitMs: 30_000, connectTimeoutMs: 10_000, replayMaxBytes: 1024 * 1024 };
 
 interface Entry {
   namespace: string;
@@ -61,9 +61,10 @@ export async function startPortForwards(options: StartPortForwardsOptions): Prom
 
   const reserved = (): Set<number> => new Set(entries.map((e) => e.forward.localPort));
 
-  const add = async (namespace: string, spec: Omit<ForwardSpec, 'localPort'> & { localPort?: number }, resolved: ResolvedResource): Promise<void> => {
+  const add = async (namespace: string, spec: Omit<ForwardSpec, 'localPort'> & { localPort?: number }, resolved: ResolvedResource, holdTimeout?: number): Promise<void> => {
     const full: ForwardSpec = { ...spec, localPort: spec.localPort ?? preferredLocalPort(resolved.nominalPort) };
-    const forward = await startForward({ kube, portForward, spec: full, resolved, emit, timeouts, reserved: reserved() });
+    const own = holdTimeout === undefined ? timeouts : { ...timeouts, podWaitMs: holdTimeout };
+    const forward = await startForward({ kube, portForward, spec: full, resolved, emit, timeouts: own, reserved: reserved() });
     if (closed) {
       await forward.close();
       return;
@@ -136,7 +137,7 @@ export async function startPortForwards(options: StartPortForwardsOptions): Prom
     // Sequential on purpose: ports are chosen in config order, so the same config gets the same ports.
     for (const { entry, namespace } of configured) {
       const resolved = await resolveResource(kube, entry.resource, entry.port, namespace);
-      await add(namespace, { resource: entry.resource, port: entry.port, address: entry.address || '127.0.0.1', localPort: entry.localPort }, resolved);
+      await add(namespace, { resource: entry.resource, port: entry.port, address: entry.address || '127.0.0.1', localPort: entry.localPort }, resolved, entry.holdTimeout);
     }
     if (options.forwardAllServices) await addServices();
   } catch (error) {

@@ -68,6 +68,8 @@ export function followTarget(
     synced: () => watch.synced,
     wait(timeoutMs, signal, notPod) {
       if (current && current.pod !== notPod) return Promise.resolve(current);
+      const closed = (): DevloopError => new DevloopError('FORWARD_CLOSED', `${resolved.ref.kind}/${resolved.ref.name}: forward closed`);
+      if (signal?.aborted) return Promise.reject(closed());
       return new Promise<TargetPod>((resolve, reject) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -81,13 +83,13 @@ export function followTarget(
         };
         const onAbort = (): void => {
           done();
-          reject(new DevloopError('FORWARD_CLOSED', `${resolved.ref.kind}/${resolved.ref.name}: forward closed`));
+          reject(closed());
         };
         const timer = setTimeout(() => {
           done();
           reject(
             new DevloopError('FORWARD_NO_READY_POD', `no Ready pod for ${resolved.ref.kind}/${resolved.ref.name} in namespace ${resolved.namespace} after ${formatWait(timeoutMs)}`, {
-              hint: `check the pods: kubectl get pods -n ${resolved.namespace}${resolved.labelSelector ? ` -l ${resolved.labelSelector}` : ''}`,
+              hint: `check the pods: kubectl get pods -n ${resolved.namespace}${resolved.labelSelector ? ` -l ${resolved.labelSelector}` : ''}; portForward[].holdTimeout sets how long a connection waits`,
             }),
           );
         }, timeoutMs);

@@ -8,7 +8,7 @@ import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
 import type { LoadedConfig, PortForwardConfig } from '../../src/config/types.js';
 import type { DevloopEvent, DevloopEventBody } from '../../src/events/types.js';
 import type { Emit } from '../../src/events/bus.js';
-import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
+import { startFakeKube, type FakeKube, type FakeKubeOptions } from '../support/fake-kube/index.js';
 
 export const CONFIG_NAME = 'fwtest';
 
@@ -18,8 +18,8 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(): Promise<Cluster> {
-  const fake = await startFakeKube();
+export async function startCluster(options: FakeKubeOptions = {}): Promise<Cluster> {
+  const fake = await startFakeKube(options);
   const previous = process.env.KUBECONFIG;
   process.env.KUBECONFIG = fake.kubeconfigPath;
   try {
