@@ -52,8 +52,9 @@ export function kustomizationInputs(dir: string, into: Set<string> = new Set(), 
   if (!isRecord(doc)) return into;
 
   const reference = (entry: unknown): void => {
-    if (typeof entry !== 'string' || entry === '' || entry.includes('\n') || /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || entry.startsWith('git@')) return;
+    if (typeof entry !== 'string' || entry === '' || entry.includes('\n')) return;
     const path = resolve(folder, entry);
+    if (isRemote(entry) && !isFile(path) && !isDirectory(path)) return;
     if (isDirectory(path)) kustomizationInputs(path, into, visited);
     else into.add(path); // also when missing: creating it fixes the render
 
@@ -145,6 +146,11 @@ export function manifestInputFolders(inputs: ManifestInputs): { dir: string; rec
   for (const file of inputs.files) if (!folders.has(dirname(file)) && isDirectory(dirname(file))) folders.set(dirname(file), false);
   for (const dir of inputs.dirs) if (isDirectory(dir)) folders.set(dir, true);
   return [...folders].map(([dir, recursive]) => ({ dir, recursive })).sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
+}
+
+/** kustomize's remote forms: URLs, `git@…`, `host.tld/org/repo//path?ref=…`. */
+function isRemote(entry: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) || entry.startsWith('git@') || entry.includes('?ref=') || entry.includes('//') || /^[^./][^/]*\.[a-z]{2,}\//i.test(entry);
 }
 
 function isFile(path: string): boolean {

@@ -4,7 +4,7 @@
  * `helm dependency build` when `charts/` lacks one or is older than what it is built from.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { HelmReleaseConfig, LoadedConfig } from '../config/types.js';
 import { ConfigError, DevloopError } from '../errors.js';
@@ -126,11 +126,15 @@ export function splitHelmOutput(stdout: string, chartName: string, chartShown: s
   return parts.filter((p) => p.text.replace(/^(---|#.*)?$/gm, '').trim() !== '');
 }
 
-/** Helm's `Error: …` line with chart-relative paths (`web/templates/x.yaml`) shown below the config folder. Pure. */
+/**
+ * Helm's `Error: …` line with chart-relative paths shown below the config folder. Helm names templates
+ * `<chart name>/templates/x.yaml` in output and `<folder name>/templates/x.yaml` in parse errors. Pure.
+ */
 export function helmErrorLine(stderr: readonly string[], chartName: string, chartShown: string): string {
   const line = stderr.find((l) => l.startsWith('Error: '))?.slice('Error: '.length) ?? stderr.map((l) => l.trim()).filter(Boolean).at(-1) ?? 'failed without a message';
-  if (chartName === '') return line;
-  const prefix = new RegExp(`(^|[\\s"'(])${escapeRegExp(chartName)}/`, 'g');
+  const names = [...new Set([chartName, basename(chartShown)])].filter((n) => n !== '' && n !== '.');
+  if (names.length === 0) return line;
+  const prefix = new RegExp(`(^|[\\s"'(<])(?:${names.map(escapeRegExp).join('|')})/(?=\\S)`, 'g');
   return line.replace(prefix, `$1${chartShown}/`);
 }
 
