@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { HelmReleaseConfig, LoadedConfig } from '../config/types.js';
+import type { Emit } from '../events/bus.js';
 import { ConfigError, DevloopError } from '../errors.js';
 import { chartDependencies } from '../inputs/manifests.js';
 import { isAlwaysIgnored } from '../inputs/rules.js';
@@ -60,7 +61,7 @@ export function dependenciesStale(chart: string): boolean {
 }
 
 /** Renders every configured release, in order. `namespace` is the deploy namespace (default: "default"). */
-export async function renderHelmReleases(loaded: LoadedConfig, namespace: string | undefined, signal?: AbortSignal): Promise<ManifestObject[]> {
+export async function renderHelmReleases(loaded: LoadedConfig, namespace: string | undefined, signal?: AbortSignal, emit?: Emit): Promise<ManifestObject[]> {
   const { releases, binary } = loaded.config.deploy.helm;
   if (releases.length === 0) return [];
   const objects: ManifestObject[] = [];
@@ -83,6 +84,7 @@ export async function renderHelmReleases(loaded: LoadedConfig, namespace: string
     });
     helm ??= findHelm(binary, loaded.dir);
     if (dependenciesStale(chart)) {
+      emit?.({ type: 'progress', stage: 'render', message: `helm dependency build ${shown}` });
       const built = await runTool(helm, ['dependency', 'build', chart], { cwd: loaded.dir, signal, what: `helm dependency build ${shown}` });
       if (built.exitCode !== 0) {
         throw new DevloopError('HELM_DEPENDENCY_FAILED', `helm dependency build ${shown}: ${helmErrorLine(built.stderr, chartName, shown)}`, {

@@ -43,7 +43,7 @@ export interface Rendered {
 /** Reads the config's manifests and renders them. */
 export async function renderManifests(options: RenderOptions): Promise<Rendered> {
   const { loaded } = options;
-  const parsed = await readManifests(loaded, { namespace: options.namespace, signal: options.signal });
+  const parsed = await readManifests(loaded, { namespace: options.namespace, signal: options.signal, emit: options.emit });
   const rendered = renderObjects(parsed, {
     configName: loaded.config.metadata.name,
     images: options.images,
@@ -66,7 +66,7 @@ export async function renderManifests(options: RenderOptions): Promise<Rendered>
  * Parses every manifest file of the config, in the globs' order, then the output of each kustomization
  * and each Helm release (`namespace`: the deploy namespace, for `helm template --namespace`).
  */
-export async function readManifests(loaded: LoadedConfig, options: { namespace?: string; signal?: AbortSignal } = {}): Promise<ManifestObject[]> {
+export async function readManifests(loaded: LoadedConfig, options: { namespace?: string; signal?: AbortSignal; emit?: Emit } = {}): Promise<ManifestObject[]> {
   const { files, unmatched } = await findManifestFiles(loaded.dir, loaded.config.manifests);
   if (unmatched.length > 0 && files.length === 0 && loaded.config.manifests.length > 0) {
     throw new DevloopError('MANIFESTS_NOT_FOUND', `no manifest file matches ${unmatched.map((g) => `"${g}"`).join(', ')}`, {
@@ -84,7 +84,7 @@ export async function readManifests(loaded: LoadedConfig, options: { namespace?:
     objects.push(...parseManifests(text, file));
   }
   objects.push(...(await renderKustomizations(loaded, options.signal)));
-  objects.push(...(await renderHelmReleases(loaded, options.namespace, options.signal)));
+  objects.push(...(await renderHelmReleases(loaded, options.namespace, options.signal, options.emit)));
   return objects;
 }
 

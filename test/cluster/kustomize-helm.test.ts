@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { copyFromRepo, devloop, killAll, ROOT, stackLines, startDevloop, tempDir, type CliEvent, type RunningCli } from '../e2e/support.js';
 import { busyboxBaseImage, servicesRequired, testRegistry } from '../support/services.js';
 import { cachedHelmPath, findExecutable } from '../../src/render/tools.js';
-import { clusterPresent, isReady, labeled, livePods, openCluster, until, type Cluster } from './support.js';
+import { clusterPresent, isReady, labeled, livePods, openCluster, removeRepoImages, until, type Cluster } from './support.js';
 
 const present = await clusterPresent();
 const kustomizeTool = findExecutable('kubectl', ROOT) ?? findExecutable('kustomize', ROOT);
@@ -57,9 +57,7 @@ async function example(name: string, cluster: Cluster): Promise<Example> {
     dir: project.dir,
     env: { ...cluster.env, DEVLOOP_DEFAULT_REPO: repo, DEVLOOP_BASE_IMAGE: base },
     async remove() {
-      const images = await execa('docker', ['images', '-q', '--filter', `reference=${repo}/*`], { reject: false });
-      const ids = [...new Set(String(images.stdout).split('\n').filter(Boolean))];
-      if (ids.length) await execa('docker', ['rmi', '--force', ...ids], { reject: false, timeout: 60_000 });
+      await removeRepoImages(repo);
       await project.remove();
     },
   };
