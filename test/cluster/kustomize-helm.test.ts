@@ -146,7 +146,7 @@ describe.skipIf(!present || !kustomizeTool)('examples/kustomize on a real cluste
     await dev!.signal('SIGINT', 60_000);
   }, 300_000);
 
-  it('bad input: a kustomize error names the file kustomize named (exit 1); a missing kustomization is a config error (exit 2)', async () => {
+  it('bad input: a kustomize error names the file kustomize named (exit 1); no kustomize tool (exit 1); a missing kustomization is a config error (exit 2)', async () => {
     const base = join(app.dir, 'k8s', 'base', 'kustomization.yaml');
     await writeFile(base, 'resources: [deployment.yaml, service.yaml, missing.yaml]\n');
     const failed = await devloop(app.dir, ['render', ...ns()], app.env);
@@ -155,6 +155,9 @@ describe.skipIf(!present || !kustomizeTool)('examples/kustomize on a real cluste
     expect(stackLines(failed.stderr)).toEqual([]);
     const missing = await devloop(app.dir, ['render', '-p', 'prod', ...ns()], app.env);
     expect(missing.exitCode).toBe(1); // the same base, from the prod overlay
+    const noTool = await devloop(app.dir, ['render', ...ns()], { ...app.env, PATH: '/nonexistent' });
+    expect(noTool.exitCode).toBe(1);
+    expect(noTool.stderr).toContain('error: deploy.kustomize: neither kubectl nor kustomize is on PATH\n');
     await rm(join(app.dir, 'k8s', 'overlays', 'prod', 'kustomization.yaml'));
     const gone = await devloop(app.dir, ['render', '-p', 'prod', ...ns()], app.env);
     expect(gone.exitCode).toBe(2);
