@@ -211,6 +211,42 @@ export const profileSchema: Schema = {
 
 export const profilesSchema: Schema = list(profileSchema);
 
+const kustomizeSchema: Schema = {
+  type: 'object',
+  fields: {
+    paths: field(list(str({ nonEmpty: true })), 'kustomization folders (relative to the config file), rendered in order', { default: [] }),
+    binary: field(str(), 'program to run; empty: kubectl (kubectl kustomize) if on PATH, else kustomize (kustomize build)', { default: '' }),
+  },
+};
+
+const helmReleaseSchema: Schema = {
+  type: 'object',
+  fields: {
+    name: field(str({ check: checkDnsLabel }), 'release name (.Release.Name)', { required: true }),
+    chart: field(str({ nonEmpty: true }), 'local chart folder, relative to the config file', { required: true }),
+    namespace: field(str(), '--namespace (.Release.Namespace); empty: the deploy namespace', { default: '' }),
+    valuesFiles: field(list(str({ nonEmpty: true })), '-f values files, relative to the config file', { default: [] }),
+    setValues: field(stringMap, '--set key=value pairs', { default: {} }),
+  },
+};
+
+const helmSchema: Schema = {
+  type: 'object',
+  fields: {
+    binary: field(str(), 'program to run; empty: helm on PATH, else ~/.cache/devloop-helm/helm', { default: '' }),
+    releases: field(list(helmReleaseSchema), 'charts to render', { default: [] }),
+  },
+  finish: (value, ctx) => {
+    const seen = new Set<string>();
+    (value.releases as ({ name?: string } | undefined)[] | undefined)?.forEach((release, index) => {
+      if (!release?.name) return;
+      if (seen.has(release.name)) ctx.report(['releases', index, 'name'], { message: `duplicate release "${release.name}"` });
+      seen.add(release.name);
+    });
+    return value;
+  },
+};
+
 export const configSchema: Schema = {
   type: 'object',
   fields: {
@@ -235,6 +271,8 @@ export const configSchema: Schema = {
             'rollout wait',
             { default: {} },
           ),
+          kustomize: field(kustomizeSchema, 'manifests rendered from kustomizations', { default: {} }),
+          helm: field(helmSchema, 'manifests rendered from local charts with helm template', { default: {} }),
         },
       },
       'where and how to apply',
@@ -261,7 +299,10 @@ export const configSchema: Schema = {
     ),
     profiles: field(profilesSchema, 'named sets of JSON patches', { default: [] }),
   },
-  finish: (value, ctx) => {
+  finish: (value, ctx, raw) => {
+    // With kustomizations or charts, plain YAML files are opt-in: the k8s/*.yaml default would find nothing.
+    const deploy = value.deploy as { kustomize?: { paths?: unknown[] }; helm?: { releases?: unknown[] } } | undefined;
+    if (raw.manifests === undefined && (deploy?.kustomize?.paths?.length || deploy?.helm?.releases?.length)) value.manifests = [];
     const seen = new Set<string>();
     (value.profiles as ({ name?: string } | undefined)[] | undefined)?.forEach((profile, index) => {
       if (!profile?.name) return;

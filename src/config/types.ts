@@ -82,10 +82,38 @@ export interface RenderConfig {
   imagePaths: ImagePathRule[];
 }
 
+export interface KustomizeConfig {
+  /** Kustomization folders, relative to the config file's folder, rendered in this order. */
+  paths: string[];
+  /** Program to run; empty: `kubectl` (as `kubectl kustomize`) if on PATH, else `kustomize` (as `kustomize build`). */
+  binary: string;
+}
+
+export interface HelmReleaseConfig {
+  /** Release name (`.Release.Name`). */
+  name: string;
+  /** Local chart folder, relative to the config file's folder. */
+  chart: string;
+  /** `--namespace`; empty: the deploy namespace. */
+  namespace: string;
+  /** `-f` files, relative to the config file's folder. */
+  valuesFiles: string[];
+  /** `--set key=value`. */
+  setValues: Record<string, string>;
+}
+
+export interface HelmConfig {
+  /** Program to run; empty: `helm` on PATH, else ~/.cache/devloop-helm/helm. */
+  binary: string;
+  releases: HelmReleaseConfig[];
+}
+
 export interface DeployConfig {
   kubeContext: string;
   namespace: string;
   statusCheck: { timeout: number /* ms */ };
+  kustomize: KustomizeConfig;
+  helm: HelmConfig;
 }
 
 export interface PortForwardConfig {

@@ -131,8 +131,10 @@ export function plan(input: PlanInput): Plan {
       matters();
       continue;
     }
-    if (fromConfig !== undefined && change.kind !== 'deleteDir' && input.isManifest(fromConfig)) {
-      manifestFiles.push(fromConfig);
+    // Manifest inputs may lie outside the config folder (a kustomize base at ../shared-base).
+    const manifestRel = fromConfig ?? posix.relative(input.configDir, change.path);
+    if (change.kind !== 'deleteDir' && input.isManifest(manifestRel)) {
+      manifestFiles.push(manifestRel);
       matters();
     }
     for (const rules of input.artifacts) {

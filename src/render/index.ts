@@ -10,6 +10,8 @@ import type { Emit } from '../events/bus.js';
 import { DevloopError } from '../errors.js';
 import { checkDuplicates } from './duplicates.js';
 import { findManifestFiles } from './files.js';
+import { renderHelmReleases } from './helm.js';
+import { renderKustomizations } from './kustomize.js';
 import { rewriteImages } from './images.js';
 import { addLabels, devloopLabels } from './labels.js';
 import { parseManifests } from './parse.js';
@@ -28,6 +30,8 @@ export interface RenderOptions {
   /** Where objects without a namespace go (to tell duplicates apart); unknown without a cluster. */
   namespace?: string;
   emit?: Emit;
+  /** Stops kustomize / helm. */
+  signal?: AbortSignal;
 }
 
 export interface Rendered {
@@ -39,7 +43,7 @@ export interface Rendered {
 /** Reads the config's manifests and renders them. */
 export async function renderManifests(options: RenderOptions): Promise<Rendered> {
   const { loaded } = options;
-  const parsed = await readManifests(loaded);
+  const parsed = await readManifests(loaded, { namespace: options.namespace, signal: options.signal, emit: options.emit });
   const rendered = renderObjects(parsed, {
     configName: loaded.config.metadata.name,
     images: options.images,
@@ -58,8 +62,11 @@ export async function renderManifests(options: RenderOptions): Promise<Rendered>
   return rendered;
 }
 
-/** Parses every manifest file of the config, in the globs' order. */
-export async function readManifests(loaded: LoadedConfig): Promise<ManifestObject[]> {
+/**
+ * Parses every manifest file of the config, in the globs' order, then the output of each kustomization
+ * and each Helm release (`namespace`: the deploy namespace, for `helm template --namespace`).
+ */
+export async function readManifests(loaded: LoadedConfig, options: { namespace?: string; signal?: AbortSignal; emit?: Emit } = {}): Promise<ManifestObject[]> {
   const { files, unmatched } = await findManifestFiles(loaded.dir, loaded.config.manifests);
   if (unmatched.length > 0 && files.length === 0 && loaded.config.manifests.length > 0) {
     throw new DevloopError('MANIFESTS_NOT_FOUND', `no manifest file matches ${unmatched.map((g) => `"${g}"`).join(', ')}`, {
@@ -76,6 +83,8 @@ export async function readManifests(loaded: LoadedConfig): Promise<ManifestObjec
     }
     objects.push(...parseManifests(text, file));
   }
+  objects.push(...(await renderKustomizations(loaded, options.signal)));
+  objects.push(...(await renderHelmReleases(loaded, options.namespace, options.signal, options.emit)));
   return objects;
 }
 

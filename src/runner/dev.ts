@@ -12,6 +12,7 @@ import { DevloopError, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { isEmptyPlan, noSelfWrites, plan, type ArtifactAction, type FileChange, type Plan, type SelfWriteState } from '../plan/index.js';
 import { artifactRules, manifestMatcher } from '../plan/rules.js';
+import { manifestInputFolders, manifestInputs } from '../inputs/manifests.js';
 import type { ArtifactRules } from '../plan/index.js';
 import { startWatcher, watchScope, type TriggerMode, type Watcher } from '../watch/index.js';
 import { listenForKeys, type KeyCommand } from './dev-keys.js';
@@ -47,6 +48,8 @@ interface LoopState {
   runId: string;
   rules: ArtifactRules[];
   isManifest: (rel: string) => boolean;
+  /** The folders of the kustomization and chart inputs the watcher was scoped for. */
+  manifestFolders: string;
   builds: Map<string, BuildResult>;
   deployed?: DeployOutcome;
   /** Fact for the planner: the last deploy succeeded and a sync found containers (false until the first deploy). */
@@ -181,8 +184,27 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
   return 0;
 }
 
-function rulesFor(loaded: LoadedConfig): Pick<LoopState, 'rules' | 'isManifest'> {
-  return { rules: loaded.config.build.artifacts.map(artifactRules), isManifest: manifestMatcher(loaded) };
+function rulesFor(loaded: LoadedConfig): Pick<LoopState, 'rules' | 'isManifest' | 'manifestFolders'> {
+  return { rules: loaded.config.build.artifacts.map(artifactRules), isManifest: manifestMatcher(loaded), manifestFolders: manifestFolderKey(loaded) };
+}
+
+/**
+ * An edited kustomization (or Chart.yaml) may name other files: the manifest inputs are read again
+ * for each batch, and the watcher is re-scoped when they live in other folders now.
+ */
+function refreshManifestInputs(state: LoopState): void {
+  const { deploy } = state.loaded.config;
+  if (deploy.kustomize.paths.length === 0 && deploy.helm.releases.length === 0) return;
+  state.isManifest = manifestMatcher(state.loaded);
+  const folders = manifestFolderKey(state.loaded);
+  if (folders !== state.manifestFolders) {
+    state.manifestFolders = folders;
+    state.rescope = true;
+  }
+}
+
+function manifestFolderKey(loaded: LoadedConfig): string {
+  return JSON.stringify(manifestInputFolders(manifestInputs(loaded)));
 }
 
 /** One iteration: plan, then sync / build / deploy, reported as iteration start → ok | error. */
@@ -200,6 +222,7 @@ async function iteration(
   forcedReason ??= 'rebuild all (r)';
   if (signal.aborted) return;
   const { emit } = ctx;
+  if (!forced) refreshManifestInputs(state);
   const decided: Plan = forced
     ? { reload: false, redeploy: true, refreshRules: false, actions: [], changed: [], reason: forcedReason, notes: [], selfWrites: state.selfWrites, held: [] }
     : plan({

@@ -52,7 +52,7 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
   const configName = loaded.config.metadata.name;
   const images = builds.map((b) => ({ image: b.image, ref: b.ref }));
 
-  const rendered = await timedStage(emit, 'render', undefined, () => renderManifests({ loaded, images, runId, namespace: kube.namespace, emit }));
+  const rendered = await timedStage(emit, 'render', undefined, () => renderManifests({ loaded, images, runId, namespace: kube.namespace, emit, signal }));
   signal.throwIfAborted();
 
   const target = { configName, kubeContext: kube.contextName, namespace: kube.namespace };

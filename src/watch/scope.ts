@@ -11,6 +11,7 @@ import { dirname, posix, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import type { LoadedConfig } from '../config/types.js';
 import { createInputDirFilter, definitionFolders } from '../inputs/index.js';
+import { manifestInputFolders, manifestInputs } from '../inputs/manifests.js';
 import { ALWAYS_IGNORED_DIRS } from '../inputs/rules.js';
 
 export interface WatchScope {
@@ -34,6 +35,8 @@ export function watchScope(loaded: LoadedConfig): WatchScope {
     const maxDepth = depthLimited ? scan.glob.split('/').length - 1 : Infinity;
     interest.push({ dir: base, enter: (rel) => rel.split('/').length <= maxDepth });
   }
+  // Kustomization inputs: their folders (not below); chart folders: all of them.
+  for (const { dir, recursive } of manifestInputFolders(manifestInputs(loaded))) interest.push({ dir, enter: () => recursive });
   interest.push({ dir: dirname(loaded.file), enter: () => false });
 
   const dirs = [...new Set(interest.map((i) => i.dir))];

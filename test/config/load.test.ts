@@ -43,7 +43,7 @@ describe('defaults', () => {
       },
       manifests: ['k8s/*.yaml'],
       render: { imagePaths: [] },
-      deploy: { kubeContext: '', namespace: '', statusCheck: { timeout: 120_000 } },
+      deploy: { kubeContext: '', namespace: '', statusCheck: { timeout: 120_000 }, kustomize: { paths: [], binary: '' }, helm: { binary: '', releases: [] } },
       portForward: [],
       profiles: [],
     });

@@ -18,7 +18,7 @@ export function loadedConfig(dir: string, overrides: ConfigOverrides = {}): Load
       build: { tagPolicy: 'inputDigest', defaultRepo: '', push: 'auto', insecureRegistries: [], concurrency: 2, artifacts: [], ...build },
       manifests: [],
       render: { imagePaths: [] },
-      deploy: { kubeContext: '', namespace: '', statusCheck: { timeout: 60_000 }, ...deploy },
+      deploy: { kubeContext: '', namespace: '', statusCheck: { timeout: 60_000 }, kustomize: { paths: [], binary: '' }, helm: { binary: '', releases: [] }, ...deploy },
       portForward: [],
       profiles: [],
       ...rest,

@@ -30,6 +30,7 @@ export async function render(ctx: CommandContext, opts: RenderCommandOptions = {
       images: builds.map((b) => ({ image: b.image, ref: b.ref })),
       namespace: loaded.config.deploy.namespace || undefined,
       emit: ctx.emit,
+      signal: ctx.signal,
     }),
   );
   const yaml = toYaml(rendered.objects.map((o) => o.object));
