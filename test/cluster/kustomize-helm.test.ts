@@ -151,17 +151,17 @@ describe.skipIf(!present || !kustomizeTool)('examples/kustomize on a real cluste
     await writeFile(base, 'resources: [deployment.yaml, service.yaml, missing.yaml]\n');
     const failed = await devloop(app.dir, ['render', ...ns()], app.env);
     expect(failed.exitCode).toBe(1);
-    expect(failed.stderr).toMatch(/error: kubectl kustomize k8s\/overlays\/dev: k8s\/base\/missing\.yaml: no such file or directory\n/);
+    expect(failed.stderr).toMatch(/error: render: kubectl kustomize k8s\/overlays\/dev: k8s\/base\/missing\.yaml: no such file or directory\n/);
     expect(stackLines(failed.stderr)).toEqual([]);
     const missing = await devloop(app.dir, ['render', '-p', 'prod', ...ns()], app.env);
     expect(missing.exitCode).toBe(1); // the same base, from the prod overlay
     const noTool = await devloop(app.dir, ['render', ...ns()], { ...app.env, PATH: '/nonexistent' });
     expect(noTool.exitCode).toBe(1);
-    expect(noTool.stderr).toContain('error: deploy.kustomize: neither kubectl nor kustomize is on PATH\n');
+    expect(noTool.stderr).toContain('error: render: deploy.kustomize: neither kubectl nor kustomize is on PATH\n');
     await rm(join(app.dir, 'k8s', 'overlays', 'prod', 'kustomization.yaml'));
     const gone = await devloop(app.dir, ['render', '-p', 'prod', ...ns()], app.env);
     expect(gone.exitCode).toBe(2);
-    expect(gone.stderr).toContain('error: deploy.kustomize.paths[0]: k8s/overlays/prod has no kustomization.yaml, kustomization.yml, Kustomization');
+    expect(gone.stderr).toContain('error: render: deploy.kustomize.paths[0]: k8s/overlays/prod has no kustomization.yaml, kustomization.yml, Kustomization');
   }, 120_000);
 });
 
@@ -232,14 +232,14 @@ describe.skipIf(!present)('examples/helm on a real cluster', () => {
     await writeFile(join(app.dir, 'chart', 'templates', 'broken.yaml'), 'x: {{ .Values.nope.deeper }}\n');
     const failed = await devloop(app.dir, ['render', '-n', cluster.namespace], app.env);
     expect(failed.exitCode).toBe(1);
-    expect(failed.stderr).toMatch(/error: helm template demo \(chart\): template: chart\/templates\/broken\.yaml:1:\d+: executing .*nil pointer evaluating interface \{\}\.deeper\n/);
+    expect(failed.stderr).toMatch(/error: render: helm template demo \(chart\): template: chart\/templates\/broken\.yaml:1:\d+: executing .*nil pointer evaluating interface \{\}\.deeper\n/);
     expect(stackLines(failed.stderr)).toEqual([]);
     const noHelm = await devloop(app.dir, ['render', '-n', cluster.namespace], { ...app.env, PATH: '/nonexistent', HOME: '/nonexistent' });
     expect(noHelm.exitCode).toBe(1);
-    expect(noHelm.stderr).toContain('error: deploy.helm: helm is not on PATH nor at /nonexistent/.cache/devloop-helm/helm\n');
+    expect(noHelm.stderr).toContain('error: render: deploy.helm: helm is not on PATH nor at /nonexistent/.cache/devloop-helm/helm\n');
     await rm(join(app.dir, 'chart', 'Chart.yaml'));
     const missing = await devloop(app.dir, ['render', '-n', cluster.namespace], app.env);
     expect(missing.exitCode).toBe(2);
-    expect(missing.stderr).toContain('error: deploy.helm.releases[0].chart: chart has no readable Chart.yaml\n');
+    expect(missing.stderr).toContain('error: render: deploy.helm.releases[0].chart: chart has no readable Chart.yaml\n');
   }, 120_000);
 });

@@ -7,6 +7,10 @@ import { buildOci, dockerRemoveImages, dockerRun, makeNodeRootfs, ociArtifact, t
 import { RegistryClient } from '../../src/registry/client.js';
 import type { ArtifactConfig } from '../../src/config/types.js';
 
+// Fresh repositories per run: a long-lived registry (DEVLOOP_TEST_REGISTRY) keeps earlier runs' blobs, and the
+// assertions count uploads and mounts.
+const repos = `oci-test-${Date.now().toString(36)}`;
+
 const canRun = servicesRequired || (registryBinaryAvailable() && (await dockerAvailable()));
 
 describe.skipIf(!canRun)('oci builder: a Node app on a locally made base image', () => {
@@ -23,12 +27,12 @@ describe.skipIf(!canRun)('oci builder: a Node app on a locally made base image',
     baseProject = await tempDir('oci-node-base');
     app = await tempDir('oci-node-app');
     await makeNodeRootfs(join(baseProject.dir, 'rootfs'));
-    baseRef = `${proxy.host}/oci-test/node-base:1`;
+    baseRef = `${proxy.host}/${repos}/node-base:1`;
     const base = ociArtifact('node-base', baseProject.dir, {
       layers: [{ from: 'rootfs', to: '/' }],
       env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
     });
-    await buildOci(base, baseProject.dir, `${proxy.host}/oci-test/node-base`, '1');
+    await buildOci(base, baseProject.dir, `${proxy.host}/${repos}/node-base`, '1');
     const manifest = await RegistryClient.forRepository(baseRef, { insecureRegistries: [] }).getManifest('1');
     baseLayerDigest = (JSON.parse(manifest.bytes.toString()) as { layers: { digest: string }[] }).layers[0]!.digest;
 
@@ -61,7 +65,7 @@ describe.skipIf(!canRun)('oci builder: a Node app on a locally made base image',
 
   it('builds on the base by descriptor (mounted, never downloaded), pushes, and docker runs it', async () => {
     proxy.reset();
-    const repo = `${proxy.host}/oci-test/node-app`;
+    const repo = `${proxy.host}/${repos}/node-app`;
     const { digest } = await buildOci(artifact(), app.dir, repo, 'dev');
     const mounts = proxy.requests.filter((r) => r.method === 'POST' && r.query.get('mount') === baseLayerDigest);
     expect(mounts).toHaveLength(1);
@@ -74,7 +78,7 @@ describe.skipIf(!canRun)('oci builder: a Node app on a locally made base image',
   });
 
   it('changing one app file re-uploads exactly one layer (plus the new config)', async () => {
-    const repo = `${proxy.host}/oci-test/node-app`;
+    const repo = `${proxy.host}/${repos}/node-app`;
     await buildOci(artifact(), app.dir, repo, 'dev');
     await writeFile(join(app.dir, 'src', 'main.js'), "console.log('changed: ' + require('/app/deps/greet.js')(process.env.WHO));\n");
     proxy.reset();
@@ -91,7 +95,7 @@ describe.skipIf(!canRun)('oci builder: a Node app on a locally made base image',
   });
 
   it('retries a blob after a 500 and after a dropped connection, and refuses a wrong digest', async () => {
-    const repo = `${proxy.host}/oci-test/node-app`;
+    const repo = `${proxy.host}/${repos}/node-app`;
     await writeFile(join(app.dir, 'src', 'main.js'), "console.log('retried');\n");
     proxy.reset();
     const isBlobPut = (r: { method: string; path: string }) => r.method === 'PUT' && r.path.includes('/blobs/uploads/');
@@ -110,14 +114,14 @@ describe.skipIf(!canRun)('oci builder: a Node app on a locally made base image',
   it('a base on a registry that is down: BASE_IMAGE_UNREACHABLE naming that host and oci.from, not the push registry', async () => {
     const down = `127.0.0.1:${await freePort()}`;
     const unreachable = { ...artifact(), oci: { ...artifact().oci!, from: `${down}/oci-test/base:1` } };
-    const error = await buildOci(unreachable, app.dir, `${proxy.host}/oci-test/node-app`, 'down').catch((e: unknown) => e);
+    const error = await buildOci(unreachable, app.dir, `${proxy.host}/${repos}/node-app`, 'down').catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'BASE_IMAGE_UNREACHABLE', stage: 'build', message: expect.stringMatching(new RegExp(`^cannot pull base image ${down}/oci-test/base:1 \\(oci\\.from\\): cannot reach registry ${down} \\(ECONNREFUSED\\)`)) });
     expect((error as Error).message).not.toContain(proxy.host);
   });
 
   it('names a missing base image', async () => {
     const missing = { ...artifact(), oci: { ...artifact().oci!, from: `${proxy.host}/oci-test/no-such-base:3` } };
-    await expect(buildOci(missing, app.dir, `${proxy.host}/oci-test/node-app`, 'x')).rejects.toMatchObject({
+    await expect(buildOci(missing, app.dir, `${proxy.host}/${repos}/node-app`, 'x')).rejects.toMatchObject({
       code: 'OCI_BASE_NOT_FOUND',
       message: expect.stringContaining(`${proxy.host}/oci-test/no-such-base:3`),
     });
