@@ -25,6 +25,9 @@ import {
   type ImageDestination,
 } from './load.js';
 import { mapBounded } from '../util/concurrency.js';
+import type { KubeClient } from '../kube/client.js';
+import type { HookRun, HookWhen } from '../hooks/index.js';
+import { labelSelector } from '../render/labels.js';
 
 export type { BuildResult, BuildRunOptions } from './types.js';
 export { chooseDestination, type ImageDestination } from './load.js';
@@ -67,6 +70,8 @@ interface RunShared {
   docker: () => Promise<DockerImageBuilder>;
   oci: () => Promise<ImageBuilder>;
   now: Date;
+  kube: () => Promise<KubeClient>;
+  runId?: string;
 }
 
 export async function buildArtifacts(options: BuildRunOptions, deps: BuildDependencies = {}): Promise<BuildResult[]> {
@@ -92,6 +97,9 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     docker: once(() => (deps.docker ? deps.docker(destination, signal) : defaultDockerBuilder(destination, signal))),
     oci: once(deps.oci ?? loadOciBuilder),
     now: (deps.now ?? (() => new Date()))(),
+    // Only build hooks use the cluster: made on first use.
+    kube: options.kube ?? once(async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined })),
+    runId: options.runId,
   };
 
   const outcomes = await mapBounded(artifacts, Math.max(1, config.concurrency || 1), async (artifact) => {
@@ -151,6 +159,10 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
   }
   if (signal.aborted) throw abortError(signal);
 
+  const hooks = artifact.hooks?.build;
+  const { runHooks } = hooks && (hooks.before.length || hooks.after.length) ? await import('../hooks/index.js') : { runHooks: undefined };
+  if (runHooks && hooks!.before.length) await runHooks(hooks!.before, await buildHookRun(artifact, run, 'before', repo, tag));
+
   if (artifact.compile && !run.skipCompile.has(artifact.image)) {
     await timedStage(emit, 'compile', artifact.image, () => runCompile({ artifact, emit, signal }));
   } else if (artifact.compile) {
@@ -167,6 +179,11 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
 
   const digest = push ? outcome.digest : undefined;
   const entry: CacheEntry = { image: artifact.image, repo, tag, digest, imageId: outcome.imageId, builtAt: new Date().toISOString() };
+  // Cached only once the after hooks pass: a failed one runs again with the next build.
+  if (runHooks && hooks!.after.length) {
+    const built = { image: artifact.image, repo, tag, digest, ref: digest ? `${repo}:${tag}@${digest}` : `${repo}:${tag}` };
+    await runHooks(hooks!.after, await buildHookRun(artifact, run, 'after', repo, tag, built));
+  }
   await run.cache.put(key, entry);
   return finish(artifact, entry, false, emit);
 }
@@ -204,6 +221,50 @@ async function reuseCached(artifact: ArtifactConfig, key: string, hit: CacheEntr
   }
   skipAll(artifact, emit, 'cached');
   return finish(artifact, { ...hit, digest: undefined }, true, emit);
+}
+
+/** What build hooks get: DEVLOOP_IMAGE/_REPO/_TAG/_REF, DEVLOOP_BUILD_CONTEXT, the kube context and namespace. */
+async function buildHookRun(
+  artifact: ArtifactConfig,
+  run: RunShared,
+  when: HookWhen,
+  repo: string,
+  tag: string,
+  built?: Pick<BuildResult, 'image' | 'repo' | 'tag' | 'digest' | 'ref'>,
+): Promise<HookRun> {
+  const { loaded } = run;
+  // Without a usable kubeconfig (`devloop build` on CI) host hooks still run, with what the config says.
+  const kube = await run.kube().catch(() => undefined);
+  const kubeContext = kube?.contextName ?? (loaded.config.deploy.kubeContext || (await currentContextLight()));
+  const namespace = kube?.namespace ?? loaded.config.deploy.namespace;
+  const env: Record<string, string> = {
+    DEVLOOP_IMAGE: artifact.image,
+    DEVLOOP_IMAGE_REPO: repo,
+    DEVLOOP_IMAGE_TAG: tag,
+    DEVLOOP_BUILD_CONTEXT: artifact.context,
+    DEVLOOP_KUBE_CONTEXT: kubeContext,
+    DEVLOOP_NAMESPACE: namespace,
+    ...(built ? { DEVLOOP_IMAGE_REF: built.ref } : {}),
+  };
+  return {
+    phase: 'build',
+    when,
+    artifact: artifact.image,
+    cwd: artifact.context,
+    env,
+    emit: run.emit,
+    signal: run.signal,
+    cluster: async () => {
+      const client = await run.kube();
+      return {
+        kube: client,
+        namespaces: [client.namespace],
+        labelSelector: labelSelector(loaded.config.metadata.name, run.runId),
+        buildConfig: loaded.config.build,
+        builds: built ? [built] : [],
+      };
+    },
+  };
 }
 
 function skipAll(artifact: ArtifactConfig, emit: Emit, detail: string): void {

@@ -1,5 +1,6 @@
 import type { Emit } from '../events/bus.js';
 import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
+import type { KubeClient } from '../kube/client.js';
 
 /** What the build stages hand to render/deploy for one artifact. */
 export interface BuildResult {
@@ -26,6 +27,10 @@ export interface BuildRunOptions {
   only?: string[];
   /** Skip the compile step for these artifacts (dev loop: only files the image copies changed). */
   skipCompile?: string[];
+  /** The cluster, for build hooks that need it (kube context, containers); made on demand when absent. */
+  kube?: () => Promise<KubeClient>;
+  /** Dev sessions: container hooks select this session's pods. */
+  runId?: string;
 }
 
 /** Registry access settings derived from the config. */

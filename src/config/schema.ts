@@ -78,6 +78,43 @@ const syncSchema: Schema = {
   },
 };
 
+
+const hookSchema: Schema = {
+  type: 'object',
+  fields: {
+    name: field(str({ nonEmpty: true }), 'shown in events and errors; default: where it is, e.g. deploy.after[0]'),
+    command: field(
+      { type: 'union', options: [str({ nonEmpty: true }), list(str())], expected: 'a command string or a list of arguments' },
+      'array: run without a shell; string: run by sh -c (on the host, or in the container)',
+      { required: true },
+    ),
+    runIn: field(str({ enum: ['host', 'containers'] }), 'host, or the running containers of an artifact (through exec)', { default: 'host' }),
+    artifact: field(str({ nonEmpty: true }), 'runIn containers: whose containers (image name); default: the artifact the hook belongs to'),
+    env: field(stringMap, 'extra environment (host hooks)', { default: {} }),
+    timeout: field({ type: 'duration' }, 'the hook fails when it runs longer', { default: '60s' }),
+    nonFatal: field({ type: 'boolean' }, 'after hooks only: a failure is a warning, the iteration goes on', { default: false }),
+  },
+  finish: (value, ctx) => {
+    if (Array.isArray(value.command) && value.command.length === 0) ctx.report(['command'], { message: 'must not be an empty list' });
+    return value;
+  },
+};
+
+function hooksSchema(kind: string): Schema {
+  const phase = (when: string): Field =>
+    field(list(hookSchema), `hooks run ${when} ${kind}`, { default: [] });
+  return {
+    type: 'object',
+    fields: { before: phase('before'), after: phase('after') },
+    finish: (value, ctx) => {
+      (value.before as { nonFatal?: boolean }[] | undefined)?.forEach((hook, index) => {
+        if (hook?.nonFatal) ctx.report(['before', index, 'nonFatal'], { message: 'only after hooks can be non-fatal', hint: 'a failing before hook always stops the iteration' });
+      });
+      return value;
+    },
+  };
+}
+
 const artifactSchema: Schema = {
   type: 'object',
   fields: {
@@ -87,6 +124,11 @@ const artifactSchema: Schema = {
     docker: field(dockerSchema, 'Docker CLI builder (the default)'),
     oci: field(ociSchema, 'daemonless OCI builder'),
     sync: field(list(syncSchema), 'files copied into running containers instead of rebuilding', { default: [] }),
+    hooks: field(
+      { type: 'object', fields: { build: field(hooksSchema('the build of this artifact'), 'around compile + image build', { default: {} }), sync: field(hooksSchema('a file sync into this artifact'), 'around file sync', { default: {} }) } },
+      'lifecycle hooks of this artifact',
+      { default: {} },
+    ),
   },
   finish: (value, ctx) => {
     if (value.docker !== undefined && value.oci !== undefined) {
@@ -235,6 +277,7 @@ export const configSchema: Schema = {
             'rollout wait',
             { default: {} },
           ),
+          hooks: field(hooksSchema('render + apply + status'), 'lifecycle hooks around deploy', { default: {} }),
         },
       },
       'where and how to apply',

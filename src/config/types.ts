@@ -51,6 +51,24 @@ export interface SyncRule {
   dest: string;
 }
 
+export interface HookConfig {
+  /** Absent: named after its place, e.g. "deploy.after[0]". */
+  name?: string;
+  /** Array: run without a shell. String: run by sh -c. */
+  command: string[] | string;
+  runIn: 'host' | 'containers';
+  /** runIn containers: the artifact (image name) whose running containers run it. */
+  artifact?: string;
+  env: Record<string, string>;
+  timeout: number /* ms */;
+  nonFatal: boolean;
+}
+
+export interface HookPhases {
+  before: HookConfig[];
+  after: HookConfig[];
+}
+
 export interface ArtifactConfig {
   image: string;
   /** Absolute path (resolved against the config file's folder). */
@@ -60,6 +78,8 @@ export interface ArtifactConfig {
   docker?: DockerBuildConfig;
   oci?: OciBuildConfig;
   sync: SyncRule[];
+  /** Filled by the schema; optional for configs built by hand (tests). */
+  hooks?: { build: HookPhases; sync: HookPhases };
 }
 
 export interface BuildConfig {
@@ -86,6 +106,7 @@ export interface DeployConfig {
   kubeContext: string;
   namespace: string;
   statusCheck: { timeout: number /* ms */ };
+  hooks?: HookPhases;
 }
 
 export interface PortForwardConfig {

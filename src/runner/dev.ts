@@ -18,6 +18,7 @@ import { startWatcher, watchScope, type TriggerMode, type Watcher } from '../wat
 import { listenForKeys, type KeyCommand } from './dev-keys.js';
 import { processAlive, readSession, removeSession, writeSession } from './dev-session.js';
 import type { DeployOutcome, PipelineContext } from './pipeline.js';
+import type { HookRun, HookWhen } from '../hooks/index.js';
 
 export interface DevOptions {
   trigger: TriggerMode;
@@ -271,13 +272,21 @@ async function applyPlan(
       continue;
     }
     const { syncToPods, SyncUnavailable } = await import('../sync/index.js');
+    const artifact = state.loaded.config.build.artifacts.find((a) => a.image === action.image)!;
+    const hooks = artifact.hooks?.sync;
+    const hookRun = async (when: HookWhen): Promise<void> => {
+      if (!hooks?.[when].length) return;
+      const { runHooks } = await import('../hooks/index.js');
+      await runHooks(hooks[when], syncHookRun(state, artifact.image, artifact.context, build, action, when, signal, emit));
+    };
     try {
+      await hookRun('before');
       await timedStage(emit, 'sync', action.image, () =>
         syncToPods({
           kube: state.kube,
           signal,
           build,
-          context: state.loaded.config.build.artifacts.find((a) => a.image === action.image)!.context,
+          context: artifact.context,
           namespaces: namespacesOf(state),
           labelSelector: selectorOf(state),
           copy: action.copy,
@@ -287,6 +296,7 @@ async function applyPlan(
         }),
       );
       state.syncedSinceBuild.add(action.image);
+      await hookRun('after');
     } catch (error) {
       if (!(error instanceof SyncUnavailable)) throw error;
       state.noSync.add(action.image);
@@ -303,7 +313,7 @@ async function applyPlan(
     const only = [...rebuild.keys()];
     const skipCompile = only.filter((image) => rebuild.get(image) === false);
     try {
-      const results = await buildArtifacts({ loaded: state.loaded, emit, signal, only, skipCompile });
+      const results = await buildArtifacts({ loaded: state.loaded, emit, signal, only, skipCompile, kube: async () => state.kube, runId: state.runId });
       remember(state, results);
     } catch (error) {
       if (error instanceof BuildFailedError) remember(state, error.results);
@@ -323,6 +333,41 @@ function remember(state: LoopState, results: readonly BuildResult[]): void {
     state.builds.set(result.image, result);
     state.syncedSinceBuild.delete(result.image);
   }
+}
+
+/** Sync hooks run in the artifact's context with DEVLOOP_IMAGE(_REF), DEVLOOP_SYNC_FILES (container paths), the kube context and namespace. */
+function syncHookRun(
+  state: LoopState,
+  image: string,
+  context: string,
+  build: BuildResult,
+  action: Extract<ArtifactAction, { kind: 'sync' }>,
+  when: HookWhen,
+  signal: AbortSignal,
+  emit: Emit,
+): HookRun {
+  return {
+    phase: 'sync',
+    when,
+    artifact: image,
+    cwd: context,
+    env: {
+      DEVLOOP_IMAGE: image,
+      DEVLOOP_IMAGE_REF: build.ref,
+      DEVLOOP_SYNC_FILES: [...action.copy.map((c) => c.path), ...action.remove.map((r) => r.path)].join(' '),
+      DEVLOOP_KUBE_CONTEXT: state.kube.contextName,
+      DEVLOOP_NAMESPACE: state.kube.namespace,
+    },
+    emit,
+    signal,
+    cluster: async () => ({
+      kube: state.kube,
+      namespaces: namespacesOf(state),
+      labelSelector: selectorOf(state),
+      buildConfig: state.loaded.config.build,
+      builds: [...state.builds.values()],
+    }),
+  };
 }
 
 function namespacesOf(state: LoopState): string[] {

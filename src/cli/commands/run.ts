@@ -31,7 +31,7 @@ export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'r
     kubeClient.catch(() => undefined); // awaited below; avoid an unhandled rejection while building
     const builds = opts.buildArtifacts
       ? await readBuildArtifacts(opts.buildArtifacts, ctx.cwd)
-      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal });
+      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal, kube: () => kubeClient });
     ctx.signal.throwIfAborted();
     const kube = await kubeClient;
     const { deployBuilt } = await import('../../runner/pipeline.js');
