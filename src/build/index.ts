@@ -69,6 +69,7 @@ interface RunShared {
   git: () => Promise<GitState>;
   docker: () => Promise<DockerImageBuilder>;
   oci: () => Promise<ImageBuilder>;
+  custom: () => Promise<ImageBuilder>;
   now: Date;
   kube: () => Promise<KubeClient>;
   runId?: string;
@@ -96,6 +97,7 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     git: once(() => gitState(loaded.dir, signal)),
     docker: once(() => (deps.docker ? deps.docker(destination, signal) : defaultDockerBuilder(destination, signal))),
     oci: once(deps.oci ?? loadOciBuilder),
+    custom: once(async () => (await import('./custom/index.js')).createCustomBuilder({ docker: () => shared.docker() })),
     now: (deps.now ?? (() => new Date()))(),
     // Only build hooks use the cluster: made on first use.
     kube: options.kube ?? once(async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined })),
@@ -128,7 +130,7 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
   const { loaded, emit, signal, destination } = run;
   const policy = loaded.config.build.tagPolicy;
   const repo = imageRepository(loaded.config.build.defaultRepo, artifact.image);
-  const builderKind = artifact.oci ? 'oci' : 'docker';
+  const builderKind = artifact.oci ? 'oci' : artifact.custom ? 'custom' : 'docker';
   if (destination.kind === 'registry' && !repo.includes('/')) {
     // "hello" alone would mean docker.io/library/hello, which nobody can push to: say so before compiling.
     throw new DevloopError('NO_REGISTRY', `${artifact.image}: no registry to push to — build.defaultRepo is empty and the image names no registry`, {
@@ -170,11 +172,8 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
   }
 
   const push = destination.kind === 'registry';
-  const builder: ImageBuilder = artifact.oci ? await run.oci() : await run.docker();
-  const outcome = (await builder.build({ artifact, repo, tag, push, registry: run.registry, projectDir: loaded.dir, emit, signal })) as {
-    digest?: string;
-    imageId?: string;
-  };
+  const builder: ImageBuilder = artifact.oci ? await run.oci() : artifact.custom ? await run.custom() : await run.docker();
+  const outcome = await builder.build({ artifact, repo, tag, push, registry: run.registry, projectDir: loaded.dir, emit, signal });
   if (!push) await deliverLocally(artifact, `${repo}:${tag}`, run);
 
   const digest = push ? outcome.digest : undefined;

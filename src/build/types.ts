@@ -41,13 +41,13 @@ export interface RegistrySettings {
 
 /** One image builder (Docker CLI or daemonless OCI) behind a small interface. */
 export interface ImageBuilder {
-  readonly kind: 'docker' | 'oci';
+  readonly kind: 'docker' | 'oci' | 'custom';
   /**
    * Builds `artifact` as `repo:tag`. When `push` is true the image ends in the registry and the
    * manifest digest is returned; otherwise it ends wherever the builder keeps local images.
    * Emits its own `build`/`push` stage events.
    */
-  build(request: ImageBuildRequest): Promise<{ digest?: string }>;
+  build(request: ImageBuildRequest): Promise<{ digest?: string; imageId?: string }>;
 }
 
 export interface ImageBuildRequest {
@@ -58,6 +58,8 @@ export interface ImageBuildRequest {
   registry: RegistrySettings;
   /** Project folder (holds .devloop/ caches). */
   projectDir: string;
+  /** Target platforms (os/arch[/variant]) of the cluster's nodes; absent: the builder's default. */
+  platforms?: string[];
   emit: Emit;
   signal: AbortSignal;
 }

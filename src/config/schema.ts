@@ -70,6 +70,24 @@ const ociSchema: Schema = {
   },
 };
 
+const customSchema: Schema = {
+  type: 'object',
+  fields: {
+    command: field(
+      { type: 'union', options: [str({ nonEmpty: true }), list(str())], expected: 'a command string or a list of arguments' },
+      'your build script; array: run without a shell; string: run by /bin/sh -c; runs in the context',
+      { required: true },
+    ),
+    inputs: field(list(str({ nonEmpty: true })), 'globs (relative to context) the script reads, for the cache and watching; empty: every non-ignored file', { default: [] }),
+    env: field(stringMap, 'extra environment variables', { default: {} }),
+    timeout: field({ type: 'duration' }, 'the build fails when the script runs longer', { default: '30m' }),
+  },
+  finish: (value, ctx) => {
+    if (Array.isArray(value.command) && value.command.length === 0) ctx.report(['command'], { message: 'must not be an empty list' });
+    return value;
+  },
+};
+
 const syncSchema: Schema = {
   type: 'object',
   fields: {
@@ -123,6 +141,7 @@ const artifactSchema: Schema = {
     compile: field(compileSchema, 'command run in the context before the image build'),
     docker: field(dockerSchema, 'Docker CLI builder (the default)'),
     oci: field(ociSchema, 'daemonless OCI builder'),
+    custom: field(customSchema, 'your own build script (Bazel, pack, Jib, ko…)'),
     sync: field(list(syncSchema), 'files copied into running containers instead of rebuilding', { default: [] }),
     hooks: field(
       { type: 'object', fields: { build: field(hooksSchema('the build of this artifact'), 'around compile + image build', { default: {} }), sync: field(hooksSchema('a file sync into this artifact'), 'around file sync', { default: {} }) } },
@@ -131,12 +150,13 @@ const artifactSchema: Schema = {
     ),
   },
   finish: (value, ctx) => {
-    if (value.docker !== undefined && value.oci !== undefined) {
-      ctx.report(['oci'], { message: 'set either docker or oci, not both', hint: 'an artifact has exactly one builder' }, true);
+    const builders = (['docker', 'oci', 'custom'] as const).filter((b) => value[b] !== undefined);
+    if (builders.length > 1) {
+      ctx.report([builders[1]!], { message: `set one of docker, oci or custom, not both ${builders[0]} and ${builders[1]}`, hint: 'an artifact has exactly one builder' }, true);
     }
     const context = typeof value.context === 'string' ? value.context : '.';
     const out: Record<string, unknown> = { ...value, context: isAbsolute(context) ? context : resolve(ctx.dir, context) };
-    if (value.docker === undefined && value.oci === undefined) out.docker = { dockerfile: 'Dockerfile', buildArgs: {}, target: '' };
+    if (builders.length === 0) out.docker = { dockerfile: 'Dockerfile', buildArgs: {}, target: '' };
     return out;
   },
 };

@@ -44,6 +44,16 @@ export interface OciBuildConfig {
   platform: string;
 }
 
+/** A user script that builds the image (as Skaffold's custom builder): it pushes it, or leaves an OCI layout / `docker save` tarball. */
+export interface CustomBuildConfig {
+  /** Array: run without a shell. String: run by /bin/sh -c. */
+  command: string[] | string;
+  /** Globs relative to the context: the script's inputs (cache, watching); empty: every non-ignored file. */
+  inputs: string[];
+  env: Record<string, string>;
+  timeout: number /* ms */;
+}
+
 export interface SyncRule {
   /** Glob relative to the artifact context. */
   src: string;
@@ -74,9 +84,10 @@ export interface ArtifactConfig {
   /** Absolute path (resolved against the config file's folder). */
   context: string;
   compile?: CompileConfig;
-  /** Exactly one of docker / oci is set after defaults. */
+  /** Exactly one of docker / oci / custom is set after defaults. */
   docker?: DockerBuildConfig;
   oci?: OciBuildConfig;
+  custom?: CustomBuildConfig;
   sync: SyncRule[];
   /** Filled by the schema; optional for configs built by hand (tests). */
   hooks?: { build: HookPhases; sync: HookPhases };

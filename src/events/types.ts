@@ -113,7 +113,7 @@ export interface DiagnoseEvent {
   registries: { host: string; ok: boolean; status?: number; error?: string }[];
   artifacts: {
     image: string;
-    builder: 'docker' | 'oci';
+    builder: 'docker' | 'oci' | 'custom';
     context: string;
     inputFiles?: number;
     hashMs?: number;

@@ -64,6 +64,7 @@ export async function builderConfigFingerprint(artifact: ArtifactConfig): Promis
     };
   }
   if (artifact.oci) config.oci = artifact.oci;
+  if (artifact.custom) config.custom = artifact.custom;
   return canonicalJson(config);
 }
 

@@ -3,10 +3,13 @@
  * (DEVLOOP_TEST_KUBECONFIG), each in a fresh namespace deleted after.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { devloop, killAll, stackLines, startDevloop, type CliEvent } from '../e2e/support.js';
-import { clusterPresent, openCluster, shellApp, type Cluster, type ShellApp } from './support.js';
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { devloop, killAll, ROOT, stackLines, startDevloop, tempDir, type CliEvent } from '../e2e/support.js';
+import { busyboxBaseImage, testRegistry } from '../support/services.js';
+import { clusterPresent, isReady, livePods, openCluster, shellApp, until, type Cluster, type ShellApp } from './support.js';
 
 const present = await clusterPresent();
 
@@ -127,4 +130,145 @@ describe.skipIf(!present)('lifecycle hooks on a real cluster', () => {
     expect(cat.stdout.split('\n')).toContain('new.txt');
     await dev.signal('SIGINT', 60_000);
   }, 400_000);
+});
+
+/** A one-artifact project whose image `web` is built by `script` (custom builder) and served by busybox httpd. */
+async function customProject(name: string, script: string, extra: { files?: Record<string, string>; env?: Record<string, string> } = {}) {
+  const registry = await testRegistry();
+  const base = await busyboxBaseImage(registry);
+  const project = await tempDir(`devloop-cluster-${name}-`);
+  const dir = project.dir;
+  await mkdir(join(dir, 'web', 'www'), { recursive: true });
+  await mkdir(join(dir, 'k8s'), { recursive: true });
+  await writeFile(join(dir, 'web', 'www', 'version'), `${name}\n`);
+  await writeFile(join(dir, 'web', 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n');
+  await writeFile(join(dir, 'web', 'build.sh'), script, { mode: 0o755 });
+  for (const [file, text] of Object.entries(extra.files ?? {})) await writeFile(join(dir, 'web', file), text);
+  await writeFile(
+    join(dir, 'k8s', 'app.yaml'),
+    `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+        - name: web
+          image: web
+          readinessProbe: {httpGet: {path: /version, port: 8080}, periodSeconds: 1}
+`,
+  );
+  await writeFile(
+    join(dir, 'devloop.yaml'),
+    `apiVersion: devloop/v1
+kind: Config
+metadata: {name: ${name}}
+build:
+  push: true
+  artifacts:
+    - image: web
+      context: web
+      custom:
+        command: ./build.sh
+        inputs: ["www/**", "build.sh", "Dockerfile"]
+        env: {BASE: "${base}"${Object.entries(extra.env ?? {}).map(([k, v]) => `, ${k}: "${v}"`).join('')}}
+deploy:
+  statusCheck: {timeout: 90s}
+`,
+  );
+  const repo = `${registry}/devloop-cluster-${name}-${randomBytes(3).toString('hex')}`;
+  return {
+    dir,
+    env: { DEVLOOP_DEFAULT_REPO: repo },
+    repo,
+    async remove() {
+      const images = await execa('docker', ['images', '-q', '--filter', `reference=${repo}/*`], { reject: false });
+      const ids = [...new Set(String(images.stdout).split('\n').filter(Boolean))];
+      if (ids.length) await execa('docker', ['rmi', '--force', ...ids], { reject: false, timeout: 60_000 });
+      await project.remove();
+    },
+  };
+}
+
+/** Digest of repo:tag in the registry (plain HTTP). */
+async function registryDigest(ref: string): Promise<string | undefined> {
+  const [, host, repository, tag] = /^([^/]+)\/(.+):([^:@/]+)$/.exec(ref.split('@')[0]!)!;
+  const response = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json' },
+  });
+  return response.ok ? (response.headers.get('docker-content-digest') ?? undefined) : undefined;
+}
+
+const MAKE_LAYOUT = `// An OCI image layout written with devloop's own OCI code, as Jib or ko would write one.
+import { writeFileSync } from 'node:fs';
+const { assembleImage } = await import(process.env.DEVLOOP_DIST + '/build/oci/assemble.js');
+const out = process.env.DEVLOOP_OCI_LAYOUT;
+const oci = {
+  from: 'scratch',
+  layers: [{ from: 'busybox', to: '/bin/busybox', mode: 0o755 }, { from: 'www', to: '/www' }],
+  entrypoint: ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', '/www'],
+  cmd: [], env: {}, workdir: '', user: '', ports: [], labels: {}, platform: 'linux/amd64',
+};
+const image = await assembleImage({ artifact: { image: 'web', context: process.cwd(), sync: [], oci }, store: out, settings: { insecureRegistries: [] }, preferCachedBase: true, emit: () => {} });
+writeFileSync(out + '/oci-layout', '{"imageLayoutVersion":"1.0.0"}');
+writeFileSync(out + '/index.json', JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: image.manifestMediaType, digest: image.manifestDigest, size: image.manifestBytes.length }] }));
+console.log('wrote ' + image.manifestDigest);
+`;
+
+describe.skipIf(!present)('the custom builder on a real cluster', () => {
+  let cluster: Cluster;
+  const projects: { remove(): Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    cluster = await openCluster('custom');
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.dispose();
+    for (const p of projects) await p.remove();
+  });
+
+  async function runAndCheck(project: Awaited<ReturnType<typeof customProject>>): Promise<string> {
+    const result = await devloop(project.dir, ['run', '-n', cluster.namespace, '-o', 'json'], { ...cluster.env, ...project.env }, 240_000);
+    expect(result.exitCode, result.stdout.slice(-3000) + result.stderr).toBe(0);
+    expect(stackLines(result.stdout + result.stderr)).toEqual([]);
+    const ref = String(result.events.find((e) => e.type === 'artifact')?.tag);
+    expect(ref).toMatch(new RegExp(`^${project.repo.replace(/[.]/g, '\\.')}/web:[0-9a-f]+@sha256:[0-9a-f]{64}$`));
+    // The digest devloop recorded is the registry's, and the Ready pod runs exactly that image.
+    expect(await registryDigest(ref)).toBe(ref.slice(ref.indexOf('@') + 1));
+    const pods = await until('a Ready pod', async () => (await livePods(cluster, 'web')).filter(isReady).find((p) => p.spec!.containers[0]!.image === ref), 60_000);
+    expect(pods.spec!.containers[0]!.image).toBe(ref);
+    return ref;
+  }
+
+  it('a script that runs docker build + docker push itself: devloop checks the registry and deploys the digest', async () => {
+    const project = await customProject('custom-push', '#!/bin/sh\nset -e\necho "building $IMAGE push=$PUSH_IMAGE context=$BUILD_CONTEXT"\ndocker build -q -t "$IMAGE" --build-arg BASE="$BASE" "$BUILD_CONTEXT"\n[ "$PUSH_IMAGE" = true ] && docker push "$IMAGE" > /dev/null\n');
+    projects.push(project);
+    await runAndCheck(project);
+  }, 300_000);
+
+  it('a script that writes a `docker save` tarball: devloop pushes it with its own registry client', async () => {
+    const project = await customProject('custom-tar', '#!/bin/sh\nset -e\ndocker build -q -t "devloop-custom-tar:$IMAGE_TAG" --build-arg BASE="$BASE" .\ndocker save -o "$DEVLOOP_IMAGE_TAR" "devloop-custom-tar:$IMAGE_TAG"\ndocker rmi "devloop-custom-tar:$IMAGE_TAG" > /dev/null\n');
+    projects.push(project);
+    await runAndCheck(project);
+  }, 300_000);
+
+  it('a script that writes an OCI image layout (devloop\'s own OCI code, from scratch + a static busybox): pushed and deployed', async () => {
+    const project = await customProject('custom-oci', '#!/bin/sh\nexec node make-layout.mjs\n', { files: { 'make-layout.mjs': MAKE_LAYOUT }, env: { DEVLOOP_DIST: join(ROOT, 'dist') } });
+    await copyFile('/usr/bin/busybox', join(project.dir, 'web', 'busybox'));
+    projects.push(project);
+    await runAndCheck(project);
+  }, 300_000);
+
+  it('a script that produces no image: exit 1, one line naming the artifact (CUSTOM_NO_IMAGE)', async () => {
+    const project = await customProject('custom-none', '#!/bin/sh\necho "forgot to push"\n');
+    projects.push(project);
+    const result = await devloop(project.dir, ['run', '-n', cluster.namespace], { ...cluster.env, ...project.env }, 120_000);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/error: web: the custom build script produced no image: \S+\/web:[0-9a-f]+ is not in the registry\n/);
+    expect(stackLines(result.stderr)).toEqual([]);
+  }, 300_000);
 });
