@@ -28,6 +28,8 @@ import { mapBounded } from '../util/concurrency.js';
 import type { KubeClient } from '../kube/client.js';
 import type { HookRun, HookWhen } from '../hooks/index.js';
 import { labelSelector } from '../render/labels.js';
+import { artifactPlatforms, checkBinaries, describeTarget, targetPlatforms, type TargetPlatforms } from './platform.js';
+import { imageInputs } from '../inputs/index.js';
 
 export type { BuildResult, BuildRunOptions } from './types.js';
 export { chooseDestination, type ImageDestination } from './load.js';
@@ -73,6 +75,7 @@ interface RunShared {
   now: Date;
   kube: () => Promise<KubeClient>;
   runId?: string;
+  platforms: () => Promise<TargetPlatforms>;
 }
 
 export async function buildArtifacts(options: BuildRunOptions, deps: BuildDependencies = {}): Promise<BuildResult[]> {
@@ -102,6 +105,13 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     // Only build hooks use the cluster: made on first use.
     kube: options.kube ?? once(async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined })),
     runId: options.runId,
+    platforms: once(async () => {
+      const target = await targetPlatforms(config, shared.kube);
+      const text = describeTarget(target);
+      // Said once per change (not on every dev iteration).
+      if (text !== lastTargetNotice) emit({ type: 'notice', level: 'info', message: (lastTargetNotice = text) });
+      return target;
+    }),
   };
 
   const outcomes = await mapBounded(artifacts, Math.max(1, config.concurrency || 1), async (artifact) => {
@@ -138,7 +148,13 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
     });
   }
 
-  const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact), { hashCache: run.hashes });
+  const platforms = artifactPlatforms(artifact, await run.platforms());
+  if (artifact.docker && platforms.length > 1) {
+    throw new DevloopError('DOCKER_MULTI_PLATFORM', `${artifact.image}: the nodes run ${platforms.join(' and ')}, and the docker builder makes one platform per image`, {
+      hint: 'set build.platform (or --platform) to one of them, or use the oci builder, which pushes a multi-platform index',
+    });
+  }
+  const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact), { hashCache: run.hashes, platforms });
   const tag = renderTag(policy, {
     image: artifact.image,
     inputDigest,
@@ -171,9 +187,11 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
     skippedStage(emit, 'compile', artifact.image, 'only image files changed');
   }
 
+  if (!artifact.custom) await checkImageBinaries(artifact, platforms);
+
   const push = destination.kind === 'registry';
   const builder: ImageBuilder = artifact.oci ? await run.oci() : artifact.custom ? await run.custom() : await run.docker();
-  const outcome = await builder.build({ artifact, repo, tag, push, registry: run.registry, projectDir: loaded.dir, emit, signal });
+  const outcome = await builder.build({ artifact, repo, tag, push, registry: run.registry, projectDir: loaded.dir, emit, signal, platforms });
   if (!push) await deliverLocally(artifact, `${repo}:${tag}`, run);
 
   const digest = push ? outcome.digest : undefined;
@@ -220,6 +238,29 @@ async function reuseCached(artifact: ArtifactConfig, key: string, hit: CacheEntr
   }
   skipAll(artifact, emit, 'cached');
   return finish(artifact, { ...hit, digest: undefined }, true, emit);
+}
+
+let lastTargetNotice: string | undefined;
+
+/**
+ * The executables the image gets (after the compile step) must be for the target architecture:
+ * docker artifacts' executable files in the context (after .dockerignore), oci artifacts' layer
+ * files that are executable on disk or made so by the layer's mode.
+ */
+async function checkImageBinaries(artifact: ArtifactConfig, platforms: string[]): Promise<void> {
+  const candidates: { shown: string; path: string }[] = [];
+  if (artifact.oci) {
+    const { collectLayerFiles } = await import('./oci/sources.js');
+    for (const layer of artifact.oci.layers) {
+      const files = await collectLayerFiles(artifact.context, layer).catch(() => []); // the builder reports missing sources
+      for (const f of files) if (f.source && f.type === 'file' && (f.mode & 0o111) !== 0) candidates.push({ shown: f.source.startsWith(`${artifact.context}/`) ? f.source.slice(artifact.context.length + 1) : f.source, path: f.source });
+    }
+  } else {
+    for (const f of await imageInputs(artifact)) {
+      if ((f.mode & 0o111) !== 0) candidates.push({ shown: f.path, path: join(artifact.context, f.path) });
+    }
+  }
+  await checkBinaries(artifact.image, candidates, platforms);
 }
 
 /** What build hooks get: DEVLOOP_IMAGE/_REPO/_TAG/_REF, DEVLOOP_BUILD_CONTEXT, the kube context and namespace. */

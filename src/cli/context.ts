@@ -10,6 +10,7 @@ export interface GlobalOptions {
   kubeContext?: string;
   namespace?: string;
   defaultRepo?: string;
+  platform?: string;
   color: boolean;
   verbose: boolean;
 }
@@ -57,7 +58,7 @@ export async function runCommand(options: GlobalOptions, work: (ctx: CommandCont
         cwd: process.cwd(),
         profiles: options.profile ? options.profile.split(',').map((p) => p.trim()).filter(Boolean) : [],
         command,
-        overrides: { kubeContext: options.kubeContext, namespace: options.namespace, defaultRepo: options.defaultRepo },
+        overrides: { kubeContext: options.kubeContext, namespace: options.namespace, defaultRepo: options.defaultRepo, platform: options.platform },
         env: process.env,
       });
     },

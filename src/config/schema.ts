@@ -41,6 +41,10 @@ const dockerSchema: Schema = {
   },
 };
 
+export function checkPlatform(p: string): { message: string; hint: string } | undefined {
+  return /^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(p) ? undefined : { message: `invalid platform "${p}"`, hint: 'write os/arch[/variant], e.g. linux/amd64' };
+}
+
 const ociLayerSchema: Schema = {
   type: 'object',
   fields: {
@@ -62,11 +66,7 @@ const ociSchema: Schema = {
     user: field(str({ coerce: true }), 'user (name or uid[:gid]); empty: the base image\'s', { default: '' }),
     ports: field(list(port), 'exposed ports', { default: [] }),
     labels: field(stringMap, 'image labels', { default: {} }),
-    platform: field(
-      str({ check: (p) => (/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(p) ? undefined : { message: `invalid platform "${p}"`, hint: 'write os/arch[/variant], e.g. linux/amd64' }) }),
-      'os/arch[/variant]',
-      { default: 'linux/amd64' },
-    ),
+    platform: field(str({ check: (p) => (p === '' ? undefined : checkPlatform(p)) }), 'os/arch[/variant]; empty: the target platforms (build.platform, else the nodes\'), one image each', { default: '' }),
   },
 };
 
@@ -182,6 +182,11 @@ const buildSchema: Schema = {
     ),
     insecureRegistries: field(list(str({ nonEmpty: true })), 'plain-HTTP registries besides loopback ones', { default: [] }),
     concurrency: field({ type: 'integer', min: 1, max: 64 }, 'artifacts built at once', { default: 2 }),
+    platform: field(
+      { type: 'union', options: [str({ check: checkPlatform }), list(str({ check: checkPlatform }))], expected: 'os/arch or a list of them' },
+      'target platforms; empty: the architectures of the cluster\'s nodes; also --platform',
+      { default: [] },
+    ),
     artifacts: field(list(artifactSchema), 'images to build', { default: [] }),
   },
   finish: (value, ctx) => {

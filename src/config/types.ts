@@ -40,7 +40,7 @@ export interface OciBuildConfig {
   user: string;
   ports: number[];
   labels: Record<string, string>;
-  /** os/arch[/variant], default linux/amd64. */
+  /** os/arch[/variant]; empty: the build's target platforms (one image each, an index when several). */
   platform: string;
 }
 
@@ -99,6 +99,8 @@ export interface BuildConfig {
   push: PushMode;
   insecureRegistries: string[];
   concurrency: number;
+  /** Target platforms (os/arch[/variant]); a string in the file is one entry; empty: the nodes' (optional for configs built by hand). */
+  platform?: string | string[];
   artifacts: ArtifactConfig[];
 }
 

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { devloop, killAll, ROOT, stackLines, startDevloop, tempDir, type CliEvent } from '../e2e/support.js';
 import { busyboxBaseImage, testRegistry } from '../support/services.js';
+import { RegistryClient } from '../../src/registry/client.js';
 import { clusterPresent, isReady, livePods, openCluster, shellApp, until, type Cluster, type ShellApp } from './support.js';
 
 const present = await clusterPresent();
@@ -270,5 +271,84 @@ describe.skipIf(!present)('the custom builder on a real cluster', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/error: web: the custom build script produced no image: \S+\/web:[0-9a-f]+ is not in the registry\n/);
     expect(stackLines(result.stderr)).toEqual([]);
+  }, 300_000);
+});
+
+describe.skipIf(!present)('the target platform on a real cluster', () => {
+  let cluster: Cluster;
+  let project: { dir: string; remove(): Promise<void> };
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    cluster = await openCluster('platform');
+    const registry = await testRegistry();
+    project = await tempDir('devloop-cluster-platform-');
+    const dir = project.dir;
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await mkdir(join(dir, 'k8s'), { recursive: true });
+    await writeFile(join(dir, 'app', 'go.mod'), 'module example.com/app\n\ngo 1.19\n');
+    await writeFile(join(dir, 'app', 'main.go'), 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n');
+    // GOARCH comes from the environment: arm64 unless the test says otherwise.
+    await writeFile(
+      join(dir, 'devloop.yaml'),
+      `apiVersion: devloop/v1
+kind: Config
+metadata: {name: platform}
+build:
+  push: true
+  artifacts:
+    - image: app
+      context: app
+      compile:
+        command: ["sh", "-c", "GOARCH=\${ARCH:-arm64} go build -o bin/app ."]
+        inputs: ["*.go", go.mod]
+        env: {CGO_ENABLED: "0", GOOS: linux, GOFLAGS: -trimpath}
+      oci:
+        from: scratch
+        layers: [{from: bin/app, to: /app}]
+        entrypoint: [/app]
+manifests: ["k8s/*.yaml"]
+`,
+    );
+    await writeFile(join(dir, 'k8s', 'job.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {image: app}\n');
+    env = { ...cluster.env, DEVLOOP_DEFAULT_REPO: `${registry}/devloop-cluster-platform-${randomBytes(3).toString('hex')}`, GOCACHE: process.env.GOCACHE ?? join(process.env.HOME ?? '/tmp', '.cache', 'go-build') };
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.dispose();
+    await project?.remove();
+  });
+
+  it('reads linux/amd64 from the nodes, and an arm64 Go binary for them fails with one line naming the file (exit 1)', async () => {
+    const result = await devloop(project.dir, ['run', '-n', cluster.namespace, '-o', 'json'], env, 240_000);
+    expect(result.exitCode, result.stdout.slice(-2000) + result.stderr).toBe(1);
+    expect(result.events.find((e) => e.type === 'notice' && String(e.message).startsWith('target platform'))?.message).toBe("target platform linux/amd64 (the cluster's nodes)");
+    const error = result.events.find((e) => e.type === 'error' && e.code === 'PLATFORM_MISMATCH');
+    expect(error?.message).toBe('bin/app is an arm64 binary, but the image is for linux/amd64');
+    expect(String(error?.hint)).toContain('GOARCH=amd64');
+  }, 300_000);
+
+  it('--platform linux/arm64 builds the arm64 image (its config says arm64, its tag differs from the amd64 one)', async () => {
+    const amd = await devloop(project.dir, ['render', '-n', cluster.namespace], env, 120_000);
+    const result = await devloop(project.dir, ['build', '--platform', 'linux/arm64', '-o', 'json'], env, 240_000);
+    expect(result.exitCode, result.stdout.slice(-2000) + result.stderr).toBe(0);
+    const ref = String(result.events.find((e) => e.type === 'artifact')?.tag);
+    const [repoTag, digest] = ref.split('@');
+    expect(amd.stdout).not.toContain(repoTag);
+    const client = RegistryClient.forRepository(repoTag!, { insecureRegistries: [] });
+    const manifest = JSON.parse((await client.getManifest(digest!)).bytes.toString('utf8')) as { config: { digest: string } };
+    const config = JSON.parse((await client.getBlob(manifest.config.digest)).toString('utf8')) as { architecture: string; os: string };
+    expect(config).toMatchObject({ os: 'linux', architecture: 'arm64' });
+  }, 300_000);
+
+  it('several platforms and one binary: refused, the hint says why', async () => {
+    const result = await devloop(project.dir, ['build', '--platform', 'linux/amd64,linux/arm64'], env, 240_000);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('error: app: bin/app is an arm64 binary, but the image is for linux/amd64');
+    expect(result.stderr).toContain('one binary cannot serve several architectures');
+  }, 300_000);
+
+  it('with the compile fixed (ARCH=amd64) it runs: the image is for the nodes', async () => {
+    const result = await devloop(project.dir, ['run', '-n', cluster.namespace, '-o', 'json'], { ...env, ARCH: 'amd64' }, 240_000);
+    expect(result.exitCode, result.stdout.slice(-2000) + result.stderr).toBe(0);
   }, 300_000);
 });
