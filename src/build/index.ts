@@ -106,7 +106,11 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     kube: options.kube ?? once(async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined })),
     runId: options.runId,
     platforms: once(async () => {
-      const target = await targetPlatforms(config, shared.kube);
+      const target = await targetPlatforms(config, shared.kube, {
+        file: join(loaded.dir, '.devloop', 'node-platforms.json'),
+        context: loaded.config.deploy.kubeContext,
+        refresh: Boolean(options.kube),
+      });
       const text = describeTarget(target);
       // Said once per change (not on every dev iteration).
       if (text !== lastTargetNotice) emit({ type: 'notice', level: 'info', message: (lastTargetNotice = text) });

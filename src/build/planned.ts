@@ -2,6 +2,7 @@
  * The tags a build would produce, without building: what `devloop render` uses when it is given
  * no build output. Same inputs and tag policy as buildArtifacts; references carry no digest.
  */
+import { join } from 'node:path';
 import type { LoadedConfig } from '../config/types.js';
 import { artifactInputDigest, listArtifactInputs } from '../inputs/index.js';
 import { gitState, imageRepository, policyUsesGit, renderTag, type GitState } from '../tag/index.js';
@@ -17,8 +18,14 @@ export async function plannedBuilds(loaded: LoadedConfig, signal?: AbortSignal):
   let target: TargetPlatforms | undefined;
   for (const artifact of build.artifacts) {
     const repo = imageRepository(build.defaultRepo, artifact.image);
-    target ??= await targetPlatforms(build, async () =>
-      (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined }),
+    target ??= await targetPlatforms(
+      build,
+      async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined }),
+      {
+        file: join(loaded.dir, '.devloop', 'node-platforms.json'),
+        context: loaded.config.deploy.kubeContext,
+        refresh: false,
+      },
     );
     const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact), { platforms: artifactPlatforms(artifact, target) });
     const tag = renderTag(build.tagPolicy, {

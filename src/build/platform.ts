@@ -3,7 +3,10 @@
  * cluster's nodes (so an arm64 cluster gets arm64 images from an amd64 laptop), else — no cluster
  * to ask — the host's. And the check that compiled binaries going into an image are for them.
  */
-import { open } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { ArtifactConfig, BuildConfig } from '../config/types.js';
 import { DevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
@@ -22,9 +25,33 @@ export function hostPlatform(): string {
   return `linux/${HOST_ARCH[process.arch] ?? process.arch}`;
 }
 
-export async function targetPlatforms(config: Pick<BuildConfig, 'platform'>, kube: () => Promise<KubeClient>): Promise<TargetPlatforms> {
+/**
+ * Remembers the nodes' platforms per kubeconfig + context under .devloop/, so that a no-op
+ * `devloop build` need not load the Kubernetes client (~150 ms) just to list nodes.
+ */
+export interface PlatformCache {
+  file: string;
+  /** The kube context the build targets, when the config names one (else the kubeconfig's current one). */
+  context: string;
+  /** Ask the nodes even when the cache is fresh (run and dev have a client anyway). */
+  refresh: boolean;
+  maxAgeMs?: number;
+}
+
+/** Node architectures are re-read at least this often by commands that do not talk to the cluster otherwise. */
+const CACHE_MAX_AGE_MS = 10 * 60_000;
+
+type CacheFile = Record<string, { platforms: string[]; checkedAt: number }>;
+
+export async function targetPlatforms(config: Pick<BuildConfig, 'platform'>, kube: () => Promise<KubeClient>, cache?: PlatformCache): Promise<TargetPlatforms> {
   const written = typeof config.platform === 'string' ? [config.platform] : (config.platform ?? []);
   if (written.length > 0) return { platforms: [...new Set(written)].sort(), source: 'config' };
+  const key = cache ? await kubeconfigIdentity(cache.context) : '';
+  const known: CacheFile = cache ? await readFile(cache.file, 'utf8').then((t) => JSON.parse(t) as CacheFile, () => ({})) : {};
+  const entry = known[key];
+  if (cache && !cache.refresh && entry && Date.now() - entry.checkedAt < (cache.maxAgeMs ?? CACHE_MAX_AGE_MS)) {
+    return { platforms: entry.platforms, source: 'cluster' };
+  }
   try {
     const client = await kube();
     const nodes = await client.core.listNode();
@@ -32,11 +59,23 @@ export async function targetPlatforms(config: Pick<BuildConfig, 'platform'>, kub
       const info = node.status?.nodeInfo;
       return info?.architecture ? [`${info.operatingSystem || 'linux'}/${info.architecture}`] : [];
     });
-    if (found.length > 0) return { platforms: [...new Set(found)].sort(), source: 'cluster' };
-    return { platforms: [hostPlatform()], source: 'host', reason: 'the cluster lists no nodes' };
+    if (found.length === 0) return { platforms: [hostPlatform()], source: 'host', reason: 'the cluster lists no nodes' };
+    const platforms = [...new Set(found)].sort();
+    if (cache) await writeFileAtomic(cache.file, JSON.stringify({ ...known, [key]: { platforms, checkedAt: Date.now() } })).catch(() => undefined);
+    return { platforms, source: 'cluster' };
   } catch (error) {
     return { platforms: [hostPlatform()], source: 'host', reason: (error as Error).message.split('\n')[0] };
   }
+}
+
+/**
+ * Which cluster a build targets, cheaply: the kubeconfig files with their mtimes (switching the current
+ * context rewrites the file) and the configured context; no YAML parsing, no client.
+ */
+async function kubeconfigIdentity(context: string): Promise<string> {
+  const files = (process.env.KUBECONFIG || join(homedir(), '.kube', 'config')).split(delimiter).filter(Boolean);
+  const stamps = await Promise.all(files.map((f) => stat(f).then((s) => `${f}@${s.mtimeMs}`, () => `${f}@missing`)));
+  return `${stamps.join(delimiter)}#${context}`;
 }
 
 /** ELF e_machine → GOARCH-style architecture name. */

@@ -36,6 +36,18 @@ describe('target platforms', () => {
     expect(offline).toEqual({ platforms: [hostPlatform()], source: 'host', reason: 'no kubeconfig found' });
   });
 
+  it('remembers the nodes\' platforms under .devloop/ for commands without a client; run and dev refresh them', async () => {
+    const dir = await tempProject();
+    const cache = { file: join(dir, '.devloop', 'node-platforms.json'), context: '', refresh: false };
+    expect((await targetPlatforms({}, nodes(['arm64']), cache)).platforms).toEqual(['linux/arm64']);
+    const unreachable = async (): Promise<KubeClient> => {
+      throw new Error('must not be asked');
+    };
+    expect(await targetPlatforms({}, unreachable, cache)).toEqual({ platforms: ['linux/arm64'], source: 'cluster' });
+    expect((await targetPlatforms({}, nodes(['amd64']), { ...cache, refresh: true })).platforms).toEqual(['linux/amd64']);
+    expect((await targetPlatforms({}, unreachable, { ...cache, maxAgeMs: 0 })).source).toBe('host');
+  });
+
   it('--platform is validated at load time and replaces build.platform', async () => {
     const text = 'apiVersion: devloop/v1\nkind: Config\nmetadata: {name: p}\nbuild: {platform: linux/amd64}\n';
     const load = (platform: string) => loadConfigText(text, { file: '/p/devloop.yaml', displayName: 'devloop.yaml', profiles: [], command: 'build', overrides: { platform }, env: {} });
