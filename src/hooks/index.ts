@@ -10,8 +10,7 @@ import { imageRepository } from '../tag/index.js';
 import type { Emit } from '../events/bus.js';
 import { DevloopError, firstLine, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
-import { abortError, CommandFailedError } from '../compile/index.js';
-import { displayCommand, runStreaming } from '../util/process.js';
+import { abortError, CommandFailedError, runUserCommand } from '../compile/index.js';
 
 export type HookWhen = 'before' | 'after';
 
@@ -79,41 +78,35 @@ function seconds(ms: number): string {
 
 /** Host hook: the process helper (own process group, SIGTERM then SIGKILL on timeout or abort). */
 async function onHost(hook: HookConfig, name: string, run: HookRun): Promise<undefined> {
-  const argv = typeof hook.command === 'string' ? ['/bin/sh', '-c', hook.command] : hook.command;
-  const shown = typeof hook.command === 'string' ? hook.command : displayCommand(hook.command);
-  const result = await runStreaming({
-    file: argv[0]!,
-    args: argv.slice(1),
+  const outcome = await runUserCommand({
+    command: hook.command,
     cwd: run.cwd,
     env: { ...run.env, DEVLOOP_HOOK: name, ...hook.env },
     signal: run.signal,
     timeoutMs: hook.timeout,
     onLine: (line, stream) => run.emit({ type: 'log', artifact: run.artifact, stage: 'hook', hook: name, stream, line }),
   });
-  if (result.canceled) throw abortError(run.signal);
+  if (outcome.ok) return undefined;
   const who = label(name, run);
-  if (result.timedOut) {
-    throw new CommandFailedError('HOOK_TIMEOUT', `${who} timed out after ${seconds(hook.timeout)} (stopped): ${shown}`, {
-      hint: 'raise its `timeout` in devloop.yaml, or make the command finish sooner',
-      outputTail: result.tail,
-    });
+  const outputTail = outcome.tail;
+  switch (outcome.kind) {
+    case 'timeout':
+      throw new CommandFailedError('HOOK_TIMEOUT', `${who} timed out after ${seconds(hook.timeout)} (stopped): ${outcome.shown}`, {
+        hint: 'raise its `timeout` in devloop.yaml, or make the command finish sooner',
+        outputTail,
+      });
+    case 'not-found':
+    case 'spawn':
+      throw new CommandFailedError('HOOK_FAILED', `${who}: command "${outcome.program}" ${outcome.kind === 'not-found' ? 'not found' : `could not start (${outcome.spawnErrorCode})`}`, {
+        hint: `install it or fix the hook's command in devloop.yaml (it runs in ${run.cwd})`,
+        outputTail,
+      });
+    default:
+      throw new CommandFailedError('HOOK_FAILED', `${who} failed with exit code ${outcome.exitCode}${outcome.last ? `: ${outcome.last}` : ''}`, {
+        hint: outputTail.length ? 'its output is above (log events of stage hook)' : `it printed nothing; run \`${outcome.shown}\` in ${run.cwd}`,
+        outputTail,
+      });
   }
-  const notFound = result.spawnErrorCode === 'ENOENT' || (typeof hook.command === 'string' && result.exitCode === 127);
-  if (notFound || result.spawnErrorCode) {
-    const program = typeof hook.command === 'string' ? hook.command.trim().split(/\s+/)[0] : argv[0];
-    throw new CommandFailedError('HOOK_FAILED', `${who}: command "${program}" ${notFound ? 'not found' : `could not start (${result.spawnErrorCode})`}`, {
-      hint: `install it or fix the hook's command in devloop.yaml (it runs in ${run.cwd})`,
-      outputTail: result.tail,
-    });
-  }
-  if (result.exitCode !== 0) {
-    const last = [...result.tail].reverse().find((l) => l.trim() !== '');
-    throw new CommandFailedError('HOOK_FAILED', `${who} failed with exit code ${result.exitCode}${last ? `: ${firstLine(last)}` : ''}`, {
-      hint: result.tail.length ? 'its output is above (log events of stage hook)' : `it printed nothing; run \`${shown}\` in ${run.cwd}`,
-      outputTail: result.tail,
-    });
-  }
-  return undefined;
 }
 
 /**

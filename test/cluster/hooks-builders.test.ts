@@ -6,11 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execa } from 'execa';
 import { devloop, killAll, ROOT, stackLines, startDevloop, tempDir, type CliEvent } from '../e2e/support.js';
 import { busyboxBaseImage, testRegistry } from '../support/services.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import { clusterPresent, isReady, livePods, openCluster, shellApp, until, type Cluster, type ShellApp } from './support.js';
+import { clusterPresent, isReady, livePods, openCluster, removeImagesOf, shellApp, until, type Cluster, type ShellApp } from './support.js';
 
 const present = await clusterPresent();
 
@@ -186,9 +185,7 @@ deploy:
     env: { DEVLOOP_DEFAULT_REPO: repo },
     repo,
     async remove() {
-      const images = await execa('docker', ['images', '-q', '--filter', `reference=${repo}/*`], { reject: false });
-      const ids = [...new Set(String(images.stdout).split('\n').filter(Boolean))];
-      if (ids.length) await execa('docker', ['rmi', '--force', ...ids], { reject: false, timeout: 60_000 });
+      await removeImagesOf(repo);
       await project.remove();
     },
   };

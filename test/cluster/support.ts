@@ -189,13 +189,17 @@ ${options.extraConfig ?? ''}`,
     base,
     env: { DEVLOOP_DEFAULT_REPO: repo },
     async remove() {
-      // The images devloop built for this project stay in dockerd otherwise (one repository per project).
-      const images = await execa('docker', ['images', '-q', '--filter', `reference=${repo}/*`], { reject: false });
-      const ids = [...new Set(String(images.stdout).split('\n').filter(Boolean))];
-      if (ids.length) await execa('docker', ['rmi', '--force', ...ids], { reject: false, timeout: 60_000 });
+      await removeImagesOf(repo);
       await project.remove();
     },
   };
+}
+
+/** The images devloop built below `repo` stay in dockerd otherwise (one repository per project). */
+export async function removeImagesOf(repo: string): Promise<void> {
+  const images = await execa('docker', ['images', '-q', '--filter', `reference=${repo}/*`], { reject: false });
+  const ids = [...new Set(String(images.stdout).split('\n').filter(Boolean))];
+  if (ids.length) await execa('docker', ['rmi', '--force', ...ids], { reject: false, timeout: 60_000 });
 }
 
 /** One GET with a short timeout: the body, or undefined when the request failed. */

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import type { ImageBuilder, ImageBuildRequest } from '../types.js';
 import { DevloopError, firstLine } from '../../errors.js';
 import { timedStage } from '../../events/bus.js';
-import { abortError, CommandFailedError } from '../../compile/index.js';
-import { displayCommand, runStreaming } from '../../util/process.js';
+import { abortError, CommandFailedError, runUserCommand } from '../../compile/index.js';
+import { runStreaming } from '../../util/process.js';
 import { registryManifestDigest } from '../head.js';
 import { RegistryClient } from '../../registry/client.js';
 import { blobFromFile, sha256Digest } from '../../registry/blob-source.js';
@@ -74,11 +74,8 @@ async function runScript(request: ImageBuildRequest, scratch: string): Promise<O
   const custom = artifact.custom!;
   const layout = join(scratch, 'oci-layout');
   const tarball = join(scratch, 'image.tar');
-  const argv = typeof custom.command === 'string' ? ['/bin/sh', '-c', custom.command] : custom.command;
-  const shown = typeof custom.command === 'string' ? custom.command : displayCommand(custom.command);
-  const result = await runStreaming({
-    file: argv[0]!,
-    args: argv.slice(1),
+  const outcome = await runUserCommand({
+    command: custom.command,
     cwd: artifact.context,
     env: {
       IMAGE: `${request.repo}:${request.tag}`,
@@ -95,25 +92,23 @@ async function runScript(request: ImageBuildRequest, scratch: string): Promise<O
     timeoutMs: custom.timeout,
     onLine: (line, stream) => emit({ type: 'log', artifact: artifact.image, stage: 'build', stream, line }),
   });
-  if (result.canceled) throw abortError(signal);
-  if (result.timedOut) {
-    throw new CommandFailedError('CUSTOM_BUILD_TIMEOUT', `${artifact.image}: custom build "${shown}" timed out after ${Math.round(custom.timeout / 1000)}s (stopped)`, {
-      hint: 'raise custom.timeout in devloop.yaml, or make the script finish sooner',
-      outputTail: result.tail,
-    });
-  }
-  if (result.spawnErrorCode === 'ENOENT' || (typeof custom.command === 'string' && result.exitCode === 127)) {
-    const program = typeof custom.command === 'string' ? custom.command.trim().split(/\s+/)[0] : argv[0];
-    throw new CommandFailedError('CUSTOM_BUILD_FAILED', `${artifact.image}: custom build command "${program}" not found`, {
-      hint: `install it or fix custom.command in devloop.yaml (it runs in ${artifact.context})`,
-      outputTail: result.tail,
-    });
-  }
-  if (result.exitCode !== 0 || result.spawnErrorCode) {
-    const last = [...result.tail].reverse().find((l) => l.trim() !== '');
-    throw new CommandFailedError('CUSTOM_BUILD_FAILED', `${artifact.image}: custom build "${shown}" failed with exit code ${result.exitCode}${last ? `: ${firstLine(last)}` : ''}`, {
-      hint: result.tail.length ? 'its output is above (log events of stage build)' : `it printed nothing; run it in ${artifact.context}`,
-      outputTail: result.tail,
+  if (!outcome.ok) {
+    const outputTail = outcome.tail;
+    if (outcome.kind === 'timeout') {
+      throw new CommandFailedError('CUSTOM_BUILD_TIMEOUT', `${artifact.image}: custom build "${outcome.shown}" timed out after ${Math.round(custom.timeout / 1000)}s (stopped)`, {
+        hint: 'raise custom.timeout in devloop.yaml, or make the script finish sooner',
+        outputTail,
+      });
+    }
+    if (outcome.kind === 'not-found') {
+      throw new CommandFailedError('CUSTOM_BUILD_FAILED', `${artifact.image}: custom build command "${outcome.program}" not found`, {
+        hint: `install it or fix custom.command in devloop.yaml (it runs in ${artifact.context})`,
+        outputTail,
+      });
+    }
+    throw new CommandFailedError('CUSTOM_BUILD_FAILED', `${artifact.image}: custom build "${outcome.shown}" failed with exit code ${outcome.exitCode}${outcome.last ? `: ${outcome.last}` : ''}`, {
+      hint: outputTail.length ? 'its output is above (log events of stage build)' : `it printed nothing; run it in ${artifact.context}`,
+      outputTail,
     });
   }
   if (existsSync(join(layout, 'index.json'))) return { kind: 'layout', dir: layout };
