@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import type { Field, Schema } from './validate.js';
+import type { CheckContext, Field, Schema } from './validate.js';
 import { checkAbsolutePath, checkDefaultRepo, checkDnsLabel, checkForwardResource, checkImageName } from './names.js';
 
 export const COMMANDS = ['init', 'diagnose', 'build', 'render', 'deploy', 'run', 'dev', 'delete'] as const;
@@ -118,6 +118,29 @@ const hookSchema: Schema = {
   },
 };
 
+/** Container hooks must name an artifact of this config (deploy hooks have none of their own). */
+function checkHookArtifacts(config: Record<string, unknown>, ctx: CheckContext): void {
+  type Hooks = { before?: { runIn?: string; artifact?: string }[]; after?: { runIn?: string; artifact?: string }[] };
+  const artifacts = ((config.build as { artifacts?: { image?: string; hooks?: Record<string, Hooks> }[] } | undefined)?.artifacts ?? []).filter(Boolean);
+  const images = artifacts.map((a) => a.image).filter((i): i is string => typeof i === 'string');
+  const check = (hooks: Hooks | undefined, at: (string | number)[], own: boolean): void => {
+    for (const when of ['before', 'after'] as const) {
+      hooks?.[when]?.forEach((hook, index) => {
+        if (hook?.runIn !== 'containers') return;
+        if (hook.artifact === undefined && !own) {
+          ctx.report([...at, when, index], { message: 'a container hook here must name its artifact', hint: `add \`artifact:\` (one of ${images.join(', ') || 'no artifacts yet'})` });
+        } else if (hook.artifact !== undefined && !images.includes(hook.artifact)) {
+          ctx.report([...at, when, index, 'artifact'], { message: `no artifact "${hook.artifact}"`, hint: `artifacts: ${images.join(', ') || 'none'}` });
+        }
+      });
+    }
+  };
+  check((config.deploy as { hooks?: Hooks } | undefined)?.hooks, ['deploy', 'hooks'], false);
+  artifacts.forEach((artifact, i) => {
+    for (const phase of ['build', 'sync']) check(artifact.hooks?.[phase], ['build', 'artifacts', i, 'hooks', phase], true);
+  });
+}
+
 function hooksSchema(kind: string): Schema {
   const phase = (when: string): Field =>
     field(list(hookSchema), `hooks run ${when} ${kind}`, { default: [] });
@@ -152,7 +175,7 @@ const artifactSchema: Schema = {
   finish: (value, ctx) => {
     const builders = (['docker', 'oci', 'custom'] as const).filter((b) => value[b] !== undefined);
     if (builders.length > 1) {
-      ctx.report([builders[1]!], { message: `set one of docker, oci or custom, not both ${builders[0]} and ${builders[1]}`, hint: 'an artifact has exactly one builder' }, true);
+      ctx.report([builders[1]!], { message: `set either ${builders[0]} or ${builders[1]}, not both`, hint: 'an artifact has exactly one builder: docker, oci or custom' }, true);
     }
     const context = typeof value.context === 'string' ? value.context : '.';
     const out: Record<string, unknown> = { ...value, context: isAbsolute(context) ? context : resolve(ctx.dir, context) };
@@ -329,6 +352,7 @@ export const configSchema: Schema = {
     profiles: field(profilesSchema, 'named sets of JSON patches', { default: [] }),
   },
   finish: (value, ctx) => {
+    checkHookArtifacts(value, ctx);
     const seen = new Set<string>();
     (value.profiles as ({ name?: string } | undefined)[] | undefined)?.forEach((profile, index) => {
       if (!profile?.name) return;

@@ -81,7 +81,7 @@ describe('custom builder config', () => {
   });
 
   it('refuses two builders and a missing command, with the line', async () => {
-    await expect(load('      docker: {}\n      custom: {command: x}\n')).rejects.toThrow(/devloop.yaml:8.*set one of docker, oci or custom, not both docker and custom/);
+    await expect(load('      docker: {}\n      custom: {command: x}\n')).rejects.toThrow(/devloop.yaml:8.*set either docker or custom, not both/);
     await expect(load('      custom: {inputs: [x]}\n')).rejects.toThrow(/custom.command: missing required key/);
   });
 });

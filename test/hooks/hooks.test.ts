@@ -87,6 +87,11 @@ describe('hook config', () => {
     expect(loaded.config.deploy.hooks!.after[0]).toEqual({ command: ['migrate', 'up'], runIn: 'containers', artifact: 'web', env: {}, timeout: 120_000, nonFatal: true });
   });
 
+  it('refuses a container deploy hook without an artifact, and an unknown artifact, with the line', async () => {
+    await expect(load(`${head}deploy:\n  hooks:\n    after: [{command: x, runIn: containers}]\n`)).rejects.toThrow(/devloop.yaml:6.*deploy.hooks.after\[0\]: a container hook here must name its artifact/);
+    await expect(load(`${head}build:\n  artifacts:\n    - image: web\ndeploy:\n  hooks:\n    after: [{command: x, runIn: containers, artifact: wbe}]\n`)).rejects.toThrow(/no artifact "wbe"/);
+  });
+
   it('refuses a non-fatal before hook and an unknown runIn, with the line', async () => {
     await expect(load(`${head}deploy:\n  hooks:\n    before: [{command: x, nonFatal: true}]\n`)).rejects.toThrow(/devloop.yaml:6.*only after hooks can be non-fatal/);
     await expect(load(`${head}deploy:\n  hooks:\n    after: [{command: x, runIn: pod}]\n`)).rejects.toThrow(/expected one of host, containers/);
