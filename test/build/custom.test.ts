@@ -56,6 +56,24 @@ describe('custom builder', () => {
     expect(error.message).toBe(`app: the OCI layout the custom build wrote is unusable: blob sha256:${'0'.repeat(64)} is missing`);
   });
 
+  it('an image for another architecture than the target is refused before anything is pushed', async () => {
+    const dir = await tempProject();
+    const { createHash } = await import('node:crypto');
+    const put = async (bytes: Buffer): Promise<string> => {
+      const hex = createHash('sha256').update(bytes).digest('hex');
+      await writeFile(join(dir, 'blobs', 'sha256', hex), bytes);
+      return `sha256:${hex}`;
+    };
+    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+    const config = Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [] } }));
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await put(config), size: config.length }, layers: [] }));
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: await put(manifest), size: manifest.length }] }));
+    const { req } = request(artifact(dir, {}), true); // targets linux/arm64
+    const error = (await pushLayout(dir, req).catch((e: unknown) => e)) as DevloopError;
+    expect(error.code).toBe('PLATFORM_MISMATCH');
+    expect(error.message).toBe('app: the custom build made a linux/amd64 image, but the image is for linux/arm64');
+  });
+
   it('its declared input globs are the artifact inputs (cache and watching)', async () => {
     const dir = await tempProject({ 'src/a.java': 'a', 'src/b.txt': 'b', 'pom.xml': 'p', 'target/out.jar': 'j' });
     const files = await listArtifactInputs(artifact(dir, { inputs: ['src/**/*.java', 'pom.xml'] }));

@@ -134,7 +134,7 @@ interface LayoutIndex {
 /** Pushes the image of an OCI layout (a manifest, or an index and its manifests) as repo:tag; returns the top digest. */
 export async function pushLayout(
   dir: string,
-  request: Pick<ImageBuildRequest, 'artifact' | 'repo' | 'tag' | 'registry' | 'signal' | 'emit'>,
+  request: Pick<ImageBuildRequest, 'artifact' | 'repo' | 'tag' | 'registry' | 'signal' | 'emit' | 'platforms'>,
   source = 'OCI layout',
 ): Promise<string> {
   const name = request.artifact.image;
@@ -182,6 +182,7 @@ export async function pushLayout(
       for (const child of manifest.manifests ?? []) await pushManifest(child, child.digest);
     } else {
       if (!manifest.config) throw bad(`manifest ${d.digest} has no config`);
+      if (reference === request.tag) checkArchitecture(JSON.parse((await readBlob(manifest.config)).toString('utf8')) as { os?: string; architecture?: string }, request);
       for (const blob of [manifest.config, ...(manifest.layers ?? [])]) await pushBlob(blob);
     }
     return client.putManifest(reference, bytes, mediaType);
@@ -189,6 +190,17 @@ export async function pushLayout(
   const digest = await pushManifest(top, request.tag);
   request.emit({ type: 'progress', stage: 'push', artifact: name, message: `pushed ${client.name}:${request.tag}@${digest} from the script's ${source} (${uploaded} blobs uploaded)` });
   return digest;
+}
+
+/** A single-platform image from the script must be for a target platform (as compile outputs must). */
+function checkArchitecture(config: { os?: string; architecture?: string }, request: Pick<ImageBuildRequest, 'artifact' | 'platforms'>): void {
+  const targets = request.platforms ?? [];
+  if (!config.architecture || targets.length === 0) return;
+  const platform = `${config.os ?? 'linux'}/${config.architecture}`;
+  if (targets.some((t) => t === platform || t.startsWith(`${platform}/`))) return;
+  throw new DevloopError('PLATFORM_MISMATCH', `${request.artifact.image}: the custom build made a ${platform} image, but the image is for ${targets.join(', ')}`, {
+    hint: 'build for $PLATFORMS in the script (e.g. docker build --platform "$PLATFORMS"), or set build.platform / --platform',
+  });
 }
 
 /**
