@@ -136,7 +136,11 @@ async function inContainers(hook: HookConfig, name: string, run: HookRun): Promi
       const where = `${target.pod}/${target.container}`;
       let result;
       try {
-        result = await execInContainer(cluster.kube, target, argv, { timeoutMs: hook.timeout, signal: run.signal });
+        result = await execInContainer(cluster.kube, target, argv, {
+          timeoutMs: hook.timeout,
+          signal: run.signal,
+          onLine: (line, stream) => run.emit({ type: 'log', artifact: run.artifact ?? image, stage: 'hook', hook: name, stream, line: `[${where}] ${line}` }),
+        });
       } catch (error) {
         if (run.signal.aborted) throw abortError(run.signal);
         const failure = toDevloopError(error);
@@ -145,9 +149,12 @@ async function inContainers(hook: HookConfig, name: string, run: HookRun): Promi
         }
         throw new DevloopError('HOOK_FAILED', `${who} could not run in ${where}: ${failure.message}`, { hint: failure.hint });
       }
-      const lines = `${result.stdout}${result.stderr}`.split('\n').filter((l) => l !== '');
-      for (const line of result.stdout.split('\n').filter(Boolean)) run.emit({ type: 'log', artifact: run.artifact ?? image, stage: 'hook', hook: name, stream: 'stdout', line: `[${where}] ${line}` });
-      for (const line of result.stderr.split('\n').filter(Boolean)) run.emit({ type: 'log', artifact: run.artifact ?? image, stage: 'hook', hook: name, stream: 'stderr', line: `[${where}] ${line}` });
+      // A last line without a newline was not streamed.
+      for (const [stream, text] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
+        const rest = text.slice(text.lastIndexOf('\n') + 1);
+        if (rest) run.emit({ type: 'log', artifact: run.artifact ?? image, stage: 'hook', hook: name, stream, line: `[${where}] ${rest}` });
+      }
+      const lines = `${result.stdout}\n${result.stderr}`.split('\n').filter((l) => l.trim() !== '');
       if (result.notFound) {
         throw new DevloopError('HOOK_FAILED', `${who}: \`${result.missing ?? argv[0]}\` not found in ${where}`, { hint: 'the container image must contain the command (and sh for a command string)' });
       }

@@ -36,6 +36,7 @@ describe.skipIf(!present)('lifecycle hooks on a real cluster', () => {
       - {name: check-tools, command: [sh, -c, 'echo deploying $DEVLOOP_IMAGES to $DEVLOOP_KUBE_CONTEXT/$DEVLOOP_NAMESPACE > deploy-env.txt']}
     after:
       - {name: migrate, runIn: containers, artifact: web, command: 'cat /www/generated.txt; echo migrated > /tmp/migrated'}
+      - {name: stream, runIn: containers, artifact: web, command: 'echo first; sleep 1; echo second'}
       - {name: optional, command: 'exit 4', nonFatal: true}
 `,
     });
@@ -68,13 +69,17 @@ describe.skipIf(!present)('lifecycle hooks on a real cluster', () => {
     const ref = String(result.events.find((e) => e.type === 'artifact')?.tag);
     expect(hookStages(result.events)).toEqual([
       'codegen:start', 'codegen:end', 'report:start', 'report:end',
-      'check-tools:start', 'check-tools:end', 'migrate:start', 'migrate:end', 'optional:start', 'optional:error',
+      'check-tools:start', 'check-tools:end', 'migrate:start', 'migrate:end', 'stream:start', 'stream:end', 'optional:start', 'optional:error',
     ]);
     expect(hookLogs(result.events, 'report')).toEqual([`built ${ref}`]);
     expect(await readFile(join(app.dir, 'deploy-env.txt'), 'utf8')).toMatch(new RegExp(`^deploying web=${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} to .+/${cluster.namespace}\\n$`));
     // The container hook printed the file the before-build hook generated into the image.
     const [migrated] = hookLogs(result.events, 'migrate');
     expect(migrated).toMatch(/^\[web-[a-z0-9-]+\/web\] generated for 127\.0\.0\.1:5000\/.+\/web$/);
+    // Container output is streamed: the first line is there a second before the second one.
+    const streamed = result.events.filter((e) => e.type === 'log' && e.hook === 'stream');
+    expect(streamed.map((e) => String(e.line).replace(/^\[[^\]]+\] /, ''))).toEqual(['first', 'second']);
+    expect(Date.parse(String(streamed[1]!.time)) - Date.parse(String(streamed[0]!.time))).toBeGreaterThanOrEqual(800);
     expect(result.events.find((e) => e.type === 'notice' && String(e.message).includes('"optional"'))).toMatchObject({ level: 'warn', message: 'hook "optional" failed with exit code 4 (non-fatal hook: going on)' });
   }, 300_000);
 
