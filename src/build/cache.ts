@@ -37,7 +37,7 @@ export interface CacheKeyParts {
   inputDigest: string;
   tagPolicy: TagPolicy;
   repo: string;
-  builder: 'docker' | 'oci';
+  builder: 'docker' | 'oci' | 'custom';
   destination: string;
   /** The resolved tag, except for clock-based policies (their tag only changes with the inputs). */
   tag?: string;

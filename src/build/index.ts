@@ -15,8 +15,13 @@ import type { BuildResult, BuildRunOptions, ImageBuilder, RegistrySettings } fro
 import { registryManifestDigest } from './head.js';
 import { ArtifactCacheStore, cacheKey, type CacheEntry, type CacheWriter } from './cache.js';
 import { createDockerBuilder, dockerBuilder, type DockerImageBuilder } from './docker/index.js';
-import { destinationKey, loadIntoCluster, minikubeDockerEnv, resolveDestination, type ImageDestination } from './load.js';
+import { currentContextLight, destinationKey, loadIntoCluster, minikubeDockerEnv, resolveDestination, type ImageDestination } from './load.js';
 import { mapBounded } from '../util/concurrency.js';
+import type { KubeClient } from '../kube/client.js';
+import type { HookRun, HookWhen } from '../hooks/index.js';
+import { labelSelector } from '../render/labels.js';
+import { artifactPlatforms, checkBinaries, describeTarget, targetPlatforms, type TargetPlatforms } from './platform.js';
+import { imageInputs } from '../inputs/index.js';
 
 export type { BuildResult, BuildRunOptions } from './types.js';
 export { chooseDestination, type ImageDestination } from './load.js';
@@ -63,7 +68,11 @@ interface RunShared {
   ready: Promise<unknown>;
   docker: () => Promise<DockerImageBuilder>;
   oci: () => Promise<ImageBuilder>;
+  custom: () => Promise<ImageBuilder>;
   now: Date;
+  kube: () => Promise<KubeClient>;
+  runId?: string;
+  platforms: () => Promise<TargetPlatforms>;
 }
 
 export async function buildArtifacts(options: BuildRunOptions, deps: BuildDependencies = {}): Promise<BuildResult[]> {
@@ -89,7 +98,22 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     ready,
     docker: once(() => (deps.docker ? deps.docker(destination, signal) : defaultDockerBuilder(destination, signal))),
     oci: once(deps.oci ?? loadOciBuilder),
+    custom: once(async () => (await import('./custom/index.js')).createCustomBuilder({ docker: () => shared.docker() })),
     now: (deps.now ?? (() => new Date()))(),
+    // Only build hooks use the cluster: made on first use.
+    kube: options.kube ?? once(async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined })),
+    runId: options.runId,
+    platforms: once(async () => {
+      const target = await targetPlatforms(config, shared.kube, {
+        file: join(loaded.dir, '.devloop', 'node-platforms.json'),
+        context: loaded.config.deploy.kubeContext,
+        refresh: Boolean(options.kube),
+      });
+      const text = describeTarget(target);
+      // Said once per change (not on every dev iteration).
+      if (text !== lastTargetNotice) emit({ type: 'notice', level: 'info', message: (lastTargetNotice = text) });
+      return target;
+    }),
   };
 
   const outcomes = await mapBounded(artifacts, Math.max(1, config.concurrency || 1), async (artifact) => {
@@ -114,7 +138,7 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
   const { loaded, emit, signal, destination } = run;
   const policy = loaded.config.build.tagPolicy;
   const repo = imageRepository(loaded.config.build.defaultRepo, artifact.image);
-  const builderKind = artifact.oci ? 'oci' : 'docker';
+  const builderKind = artifact.oci ? 'oci' : artifact.custom ? 'custom' : 'docker';
   if (destination.kind === 'registry' && !repo.includes('/')) {
     // "hello" alone would mean docker.io/library/hello, which nobody can push to: say so before compiling.
     throw new DevloopError('NO_REGISTRY', `${artifact.image}: no registry to push to — build.defaultRepo is empty and the image names no registry`, {
@@ -122,7 +146,13 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
     });
   }
 
-  const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact), { hashCache: run.hashes });
+  const platforms = artifactPlatforms(artifact, await run.platforms());
+  if (artifact.docker && platforms.length > 1) {
+    throw new DevloopError('DOCKER_MULTI_PLATFORM', `${artifact.image}: the nodes run ${platforms.join(' and ')}, and the docker builder makes one platform per image`, {
+      hint: 'set build.platform (or --platform) to one of them, or use the oci builder, which pushes a multi-platform index',
+    });
+  }
+  const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact), { hashCache: run.hashes, platforms });
   const tag = renderTag(policy, {
     image: artifact.image,
     inputDigest,
@@ -147,22 +177,30 @@ async function buildOne(artifact: ArtifactConfig, run: RunShared): Promise<Build
   }
   if (signal.aborted) throw abortError(signal);
 
+  const hooks = artifact.hooks?.build;
+  const { runHooks } = hooks && (hooks.before.length || hooks.after.length) ? await import('../hooks/index.js') : { runHooks: undefined };
+  if (runHooks && hooks!.before.length) await runHooks(hooks!.before, await buildHookRun(artifact, run, 'before', repo, tag));
+
   if (artifact.compile && !run.skipCompile.has(artifact.image)) {
     await timedStage(emit, 'compile', artifact.image, () => runCompile({ artifact, emit, signal }));
   } else if (artifact.compile) {
     skippedStage(emit, 'compile', artifact.image, 'only image files changed');
   }
 
+  if (!artifact.custom) await checkImageBinaries(artifact, platforms);
+
   const push = destination.kind === 'registry';
-  const builder: ImageBuilder = artifact.oci ? await run.oci() : await run.docker();
-  const outcome = (await builder.build({ artifact, repo, tag, push, registry: run.registry, projectDir: loaded.dir, emit, signal })) as {
-    digest?: string;
-    imageId?: string;
-  };
+  const builder: ImageBuilder = artifact.oci ? await run.oci() : artifact.custom ? await run.custom() : await run.docker();
+  const outcome = await builder.build({ artifact, repo, tag, push, registry: run.registry, projectDir: loaded.dir, emit, signal, platforms });
   if (!push) await deliverLocally(artifact, `${repo}:${tag}`, run);
 
   const digest = push ? outcome.digest : undefined;
   const entry: CacheEntry = { image: artifact.image, repo, tag, digest, imageId: outcome.imageId, builtAt: new Date().toISOString() };
+  // Cached only once the after hooks pass: a failed one runs again with the next build.
+  if (runHooks && hooks!.after.length) {
+    const built = { image: artifact.image, repo, tag, digest, ref: digest ? `${repo}:${tag}@${digest}` : `${repo}:${tag}` };
+    await runHooks(hooks!.after, await buildHookRun(artifact, run, 'after', repo, tag, built));
+  }
   await run.cache.put(key, entry);
   return finish(artifact, entry, false, emit);
 }
@@ -200,6 +238,73 @@ async function reuseCached(artifact: ArtifactConfig, key: string, hit: CacheEntr
   }
   skipAll(artifact, emit, 'cached');
   return finish(artifact, { ...hit, digest: undefined }, true, emit);
+}
+
+let lastTargetNotice: string | undefined;
+
+/**
+ * The executables the image gets (after the compile step) must be for the target architecture:
+ * docker artifacts' executable files in the context (after .dockerignore), oci artifacts' layer
+ * files that are executable on disk or made so by the layer's mode.
+ */
+async function checkImageBinaries(artifact: ArtifactConfig, platforms: string[]): Promise<void> {
+  const candidates: { shown: string; path: string }[] = [];
+  if (artifact.oci) {
+    const { collectLayerFiles } = await import('./oci/sources.js');
+    for (const layer of artifact.oci.layers) {
+      const files = await collectLayerFiles(artifact.context, layer).catch(() => []); // the builder reports missing sources
+      for (const f of files) if (f.source && f.type === 'file' && (f.mode & 0o111) !== 0) candidates.push({ shown: f.source.startsWith(`${artifact.context}/`) ? f.source.slice(artifact.context.length + 1) : f.source, path: f.source });
+    }
+  } else {
+    for (const f of await imageInputs(artifact)) {
+      if ((f.mode & 0o111) !== 0) candidates.push({ shown: f.path, path: join(artifact.context, f.path) });
+    }
+  }
+  await checkBinaries(artifact.image, candidates, platforms);
+}
+
+/** What build hooks get: DEVLOOP_IMAGE/_REPO/_TAG/_REF, DEVLOOP_BUILD_CONTEXT, the kube context and namespace. */
+async function buildHookRun(
+  artifact: ArtifactConfig,
+  run: RunShared,
+  when: HookWhen,
+  repo: string,
+  tag: string,
+  built?: Pick<BuildResult, 'image' | 'repo' | 'tag' | 'digest' | 'ref'>,
+): Promise<HookRun> {
+  const { loaded } = run;
+  // Without a usable kubeconfig (`devloop build` on CI) host hooks still run, with what the config says.
+  const kube = await run.kube().catch(() => undefined);
+  const kubeContext = kube?.contextName ?? (loaded.config.deploy.kubeContext || (await currentContextLight()));
+  const namespace = kube?.namespace ?? loaded.config.deploy.namespace;
+  const env: Record<string, string> = {
+    DEVLOOP_IMAGE: artifact.image,
+    DEVLOOP_IMAGE_REPO: repo,
+    DEVLOOP_IMAGE_TAG: tag,
+    DEVLOOP_BUILD_CONTEXT: artifact.context,
+    DEVLOOP_KUBE_CONTEXT: kubeContext,
+    DEVLOOP_NAMESPACE: namespace,
+    ...(built ? { DEVLOOP_IMAGE_REF: built.ref } : {}),
+  };
+  return {
+    phase: 'build',
+    when,
+    artifact: artifact.image,
+    cwd: artifact.context,
+    env,
+    emit: run.emit,
+    signal: run.signal,
+    cluster: async () => {
+      const client = await run.kube();
+      return {
+        kube: client,
+        namespaces: [client.namespace],
+        labelSelector: labelSelector(loaded.config.metadata.name, run.runId),
+        buildConfig: loaded.config.build,
+        builds: built ? [built] : [],
+      };
+    },
+  };
 }
 
 function skipAll(artifact: ArtifactConfig, emit: Emit, detail: string): void {

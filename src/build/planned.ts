@@ -2,19 +2,32 @@
  * The tags a build would produce, without building: what `devloop render` uses when it is given
  * no build output. Same inputs and tag policy as buildArtifacts; references carry no digest.
  */
+import { join } from 'node:path';
 import type { LoadedConfig } from '../config/types.js';
 import { artifactInputDigest, listArtifactInputs } from '../inputs/index.js';
 import { gitState, imageRepository, policyUsesGit, renderTag, type GitState } from '../tag/index.js';
 import type { BuildResult } from './types.js';
+import { artifactPlatforms, targetPlatforms, type TargetPlatforms } from './platform.js';
 
 export async function plannedBuilds(loaded: LoadedConfig, signal?: AbortSignal): Promise<BuildResult[]> {
   const { build } = loaded.config;
   const now = new Date();
   let git: Promise<GitState> | undefined;
   const results: BuildResult[] = [];
+  // Tags include the target platforms, read (like a build reads them) from the cluster's nodes by default.
+  let target: TargetPlatforms | undefined;
   for (const artifact of build.artifacts) {
     const repo = imageRepository(build.defaultRepo, artifact.image);
-    const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact));
+    target ??= await targetPlatforms(
+      build,
+      async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined }),
+      {
+        file: join(loaded.dir, '.devloop', 'node-platforms.json'),
+        context: loaded.config.deploy.kubeContext,
+        refresh: false,
+      },
+    );
+    const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact), { platforms: artifactPlatforms(artifact, target) });
     const tag = renderTag(build.tagPolicy, {
       image: artifact.image,
       inputDigest,

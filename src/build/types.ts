@@ -1,5 +1,6 @@
 import type { Emit } from '../events/bus.js';
 import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
+import type { KubeClient } from '../kube/client.js';
 
 /** What the build stages hand to render/deploy for one artifact. */
 export interface BuildResult {
@@ -32,6 +33,10 @@ export interface BuildRunOptions {
    * failure alone.
    */
   ready?: Promise<unknown>;
+  /** The cluster, for build hooks that need it (kube context, containers); made on demand when absent. */
+  kube?: () => Promise<KubeClient>;
+  /** Dev sessions: container hooks select this session's pods. */
+  runId?: string;
 }
 
 /** Registry access settings derived from the config. */
@@ -42,13 +47,13 @@ export interface RegistrySettings {
 
 /** One image builder (Docker CLI or daemonless OCI) behind a small interface. */
 export interface ImageBuilder {
-  readonly kind: 'docker' | 'oci';
+  readonly kind: 'docker' | 'oci' | 'custom';
   /**
    * Builds `artifact` as `repo:tag`. When `push` is true the image ends in the registry and the
    * manifest digest is returned; otherwise it ends wherever the builder keeps local images.
    * Emits its own `build`/`push` stage events.
    */
-  build(request: ImageBuildRequest): Promise<{ digest?: string }>;
+  build(request: ImageBuildRequest): Promise<{ digest?: string; imageId?: string }>;
 }
 
 export interface ImageBuildRequest {
@@ -59,6 +64,8 @@ export interface ImageBuildRequest {
   registry: RegistrySettings;
   /** Project folder (holds .devloop/ caches). */
   projectDir: string;
+  /** Target platforms (os/arch[/variant]) of the cluster's nodes; absent: the builder's default. */
+  platforms?: string[];
   emit: Emit;
   signal: AbortSignal;
 }

@@ -10,6 +10,7 @@ export interface GlobalOptions {
   kubeContext?: string;
   namespace?: string;
   defaultRepo?: string;
+  platform?: string;
   color: boolean;
   verbose: boolean;
   /** --skip-preflight: do not check the cluster and registries before building. */
@@ -64,7 +65,7 @@ export async function runCommand(options: GlobalOptions, work: (ctx: CommandCont
         cwd: process.cwd(),
         profiles: options.profile ? options.profile.split(',').map((p) => p.trim()).filter(Boolean) : [],
         command,
-        overrides: { kubeContext: options.kubeContext, namespace: options.namespace, defaultRepo: options.defaultRepo },
+        overrides: { kubeContext: options.kubeContext, namespace: options.namespace, defaultRepo: options.defaultRepo, platform: options.platform },
         env: process.env,
       });
     },

@@ -17,6 +17,7 @@ program
   .option('--kube-context <name>', 'kubeconfig context to use (default: current context)')
   .option('-n, --namespace <name>', 'namespace for objects that name none')
   .option('--default-repo <repo>', 'image repository prefix (also DEVLOOP_DEFAULT_REPO)')
+  .option('--platform <list>', "target platforms, e.g. linux/arm64 or linux/amd64,linux/arm64 (default: build.platform, else the cluster's nodes)")
   .option('--no-color', 'plain terminal output')
   .option('--verbose', 'print stack traces and debug detail', false)
   .option('--skip-preflight', 'do not check that the cluster and registries answer before building', false)

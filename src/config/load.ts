@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js';
 import type { DevloopConfig, JsonPatchOperation, LoadedConfig, ProfileConfig } from './types.js';
 import { configError, parseSource, type SourceDoc } from './source.js';
 import { isPlainObject, validate, type Problem, type ValidateEnv } from './validate.js';
-import { configSchema, profilesSchema } from './schema.js';
+import { checkPlatform, configSchema, profilesSchema } from './schema.js';
 import { selectProfiles } from './profiles.js';
 import { applyPatch, PatchError } from './jsonpatch.js';
 import { checkDefaultRepo } from './names.js';
@@ -21,7 +21,7 @@ export interface LoadOptions {
   profiles: string[];
   /** The devloop command being run (for `activation.command`). */
   command: string;
-  overrides: { kubeContext?: string; namespace?: string; defaultRepo?: string };
+  overrides: { kubeContext?: string; namespace?: string; defaultRepo?: string; platform?: string };
   env: NodeJS.ProcessEnv;
 }
 
@@ -132,6 +132,12 @@ function applyOverrides(config: DevloopConfig, options: Pick<LoadOptions, 'overr
   }
   if (options.overrides.kubeContext) config.deploy.kubeContext = options.overrides.kubeContext;
   if (options.overrides.namespace) config.deploy.namespace = options.overrides.namespace;
+  if (options.overrides.platform) {
+    const platforms = options.overrides.platform.split(',').map((p) => p.trim()).filter(Boolean);
+    const bad = platforms.map((p) => checkPlatform(p)).find(Boolean);
+    if (bad) throw new ConfigError('CONFIG_INVALID', `--platform: ${bad.message}`, { hint: `${bad.hint}; several: linux/amd64,linux/arm64` });
+    config.build.platform = platforms;
+  }
 }
 
 async function readConfigText(file: string, displayName: string): Promise<string> {

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import type { Field, Schema } from './validate.js';
+import type { CheckContext, Field, Schema } from './validate.js';
 import { checkAbsolutePath, checkContainerDir, checkDefaultRepo, checkInsideContext, checkDnsLabel, checkForwardResource, checkImageName } from './names.js';
 
 export const COMMANDS = ['init', 'diagnose', 'build', 'render', 'deploy', 'run', 'dev', 'delete'] as const;
@@ -41,6 +41,10 @@ const dockerSchema: Schema = {
   },
 };
 
+export function checkPlatform(p: string): { message: string; hint: string } | undefined {
+  return /^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(p) ? undefined : { message: `invalid platform "${p}"`, hint: 'write os/arch[/variant], e.g. linux/amd64' };
+}
+
 const ociLayerSchema: Schema = {
   type: 'object',
   fields: {
@@ -62,11 +66,25 @@ const ociSchema: Schema = {
     user: field(str({ coerce: true }), 'user (name or uid[:gid]); empty: the base image\'s', { default: '' }),
     ports: field(list(port), 'exposed ports', { default: [] }),
     labels: field(stringMap, 'image labels', { default: {} }),
-    platform: field(
-      str({ check: (p) => (/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(p) ? undefined : { message: `invalid platform "${p}"`, hint: 'write os/arch[/variant], e.g. linux/amd64' }) }),
-      'os/arch[/variant]',
-      { default: 'linux/amd64' },
+    platform: field(str({ check: (p) => (p === '' ? undefined : checkPlatform(p)) }), 'os/arch[/variant]; empty: the target platforms (build.platform, else the nodes\'), one image each', { default: '' }),
+  },
+};
+
+const customSchema: Schema = {
+  type: 'object',
+  fields: {
+    command: field(
+      { type: 'union', options: [str({ nonEmpty: true }), list(str())], expected: 'a command string or a list of arguments' },
+      'your build script; array: run without a shell; string: run by /bin/sh -c; runs in the context',
+      { required: true },
     ),
+    inputs: field(list(str({ nonEmpty: true })), 'globs (relative to context) the script reads, for the cache and watching; empty: every non-ignored file', { default: [] }),
+    env: field(stringMap, 'extra environment variables', { default: {} }),
+    timeout: field({ type: 'duration' }, 'the build fails when the script runs longer', { default: '30m' }),
+  },
+  finish: (value, ctx) => {
+    if (Array.isArray(value.command) && value.command.length === 0) ctx.report(['command'], { message: 'must not be an empty list' });
+    return value;
   },
 };
 
@@ -78,6 +96,66 @@ const syncSchema: Schema = {
   },
 };
 
+
+const hookSchema: Schema = {
+  type: 'object',
+  fields: {
+    name: field(str({ nonEmpty: true }), 'shown in events and errors; default: where it is, e.g. deploy.after[0]'),
+    command: field(
+      { type: 'union', options: [str({ nonEmpty: true }), list(str())], expected: 'a command string or a list of arguments' },
+      'array: run without a shell; string: run by sh -c (on the host, or in the container)',
+      { required: true },
+    ),
+    runIn: field(str({ enum: ['host', 'containers'] }), 'host, or the running containers of an artifact (through exec)', { default: 'host' }),
+    artifact: field(str({ nonEmpty: true }), 'runIn containers: whose containers (image name); default: the artifact the hook belongs to'),
+    env: field(stringMap, 'extra environment (host hooks)', { default: {} }),
+    timeout: field({ type: 'duration' }, 'the hook fails when it runs longer', { default: '60s' }),
+    nonFatal: field({ type: 'boolean' }, 'after hooks only: a failure is a warning, the iteration goes on', { default: false }),
+  },
+  finish: (value, ctx) => {
+    if (Array.isArray(value.command) && value.command.length === 0) ctx.report(['command'], { message: 'must not be an empty list' });
+    return value;
+  },
+};
+
+/** Container hooks must name an artifact of this config (deploy hooks have none of their own). */
+function checkHookArtifacts(config: Record<string, unknown>, ctx: CheckContext): void {
+  type Hooks = { before?: { runIn?: string; artifact?: string }[]; after?: { runIn?: string; artifact?: string }[] };
+  const artifacts = ((config.build as { artifacts?: { image?: string; hooks?: Record<string, Hooks> }[] } | undefined)?.artifacts ?? []).filter(Boolean);
+  const images = artifacts.map((a) => a.image).filter((i): i is string => typeof i === 'string');
+  const check = (hooks: Hooks | undefined, at: (string | number)[], own: boolean): void => {
+    for (const when of ['before', 'after'] as const) {
+      hooks?.[when]?.forEach((hook, index) => {
+        if (hook?.runIn !== 'containers') return;
+        if (hook.artifact === undefined && !own) {
+          ctx.report([...at, when, index], { message: 'a container hook here must name its artifact', hint: `add \`artifact:\` (one of ${images.join(', ') || 'no artifacts yet'})` });
+        } else if (hook.artifact !== undefined && !images.includes(hook.artifact)) {
+          ctx.report([...at, when, index, 'artifact'], { message: `no artifact "${hook.artifact}"`, hint: `artifacts: ${images.join(', ') || 'none'}` });
+        }
+      });
+    }
+  };
+  check((config.deploy as { hooks?: Hooks } | undefined)?.hooks, ['deploy', 'hooks'], false);
+  artifacts.forEach((artifact, i) => {
+    for (const phase of ['build', 'sync']) check(artifact.hooks?.[phase], ['build', 'artifacts', i, 'hooks', phase], true);
+  });
+}
+
+function hooksSchema(kind: string): Schema {
+  const phase = (when: string): Field =>
+    field(list(hookSchema), `hooks run ${when} ${kind}`, { default: [] });
+  return {
+    type: 'object',
+    fields: { before: phase('before'), after: phase('after') },
+    finish: (value, ctx) => {
+      (value.before as { nonFatal?: boolean }[] | undefined)?.forEach((hook, index) => {
+        if (hook?.nonFatal) ctx.report(['before', index, 'nonFatal'], { message: 'only after hooks can be non-fatal', hint: 'a failing before hook always stops the iteration' });
+      });
+      return value;
+    },
+  };
+}
+
 const artifactSchema: Schema = {
   type: 'object',
   fields: {
@@ -86,15 +164,22 @@ const artifactSchema: Schema = {
     compile: field(compileSchema, 'command run in the context before the image build'),
     docker: field(dockerSchema, 'Docker CLI builder (the default)'),
     oci: field(ociSchema, 'daemonless OCI builder'),
+    custom: field(customSchema, 'your own build script (Bazel, pack, Jib, ko…)'),
     sync: field(list(syncSchema), 'files copied into running containers instead of rebuilding', { default: [] }),
+    hooks: field(
+      { type: 'object', fields: { build: field(hooksSchema('the build of this artifact'), 'around compile + image build', { default: {} }), sync: field(hooksSchema('a file sync into this artifact'), 'around file sync', { default: {} }) } },
+      'lifecycle hooks of this artifact',
+      { default: {} },
+    ),
   },
   finish: (value, ctx) => {
-    if (value.docker !== undefined && value.oci !== undefined) {
-      ctx.report(['oci'], { message: 'set either docker or oci, not both', hint: 'an artifact has exactly one builder' }, true);
+    const builders = (['docker', 'oci', 'custom'] as const).filter((b) => value[b] !== undefined);
+    if (builders.length > 1) {
+      ctx.report([builders[1]!], { message: `set either ${builders[0]} or ${builders[1]}, not both`, hint: 'an artifact has exactly one builder: docker, oci or custom' }, true);
     }
     const context = typeof value.context === 'string' ? value.context : '.';
     const out: Record<string, unknown> = { ...value, context: isAbsolute(context) ? context : resolve(ctx.dir, context) };
-    if (value.docker === undefined && value.oci === undefined) out.docker = { dockerfile: 'Dockerfile', buildArgs: {}, target: '' };
+    if (builders.length === 0) out.docker = { dockerfile: 'Dockerfile', buildArgs: {}, target: '' };
     return out;
   },
 };
@@ -120,6 +205,11 @@ const buildSchema: Schema = {
     ),
     insecureRegistries: field(list(str({ nonEmpty: true })), 'plain-HTTP registries besides loopback ones', { default: [] }),
     concurrency: field({ type: 'integer', min: 1, max: 64 }, 'artifacts built at once', { default: 2 }),
+    platform: field(
+      { type: 'union', options: [str({ check: checkPlatform }), list(str({ check: checkPlatform }))], expected: 'os/arch or a list of them' },
+      'target platforms; empty: the architectures of the cluster\'s nodes; also --platform',
+      { default: [] },
+    ),
     artifacts: field(list(artifactSchema), 'images to build', { default: [] }),
   },
   finish: (value, ctx) => {
@@ -273,6 +363,7 @@ export const configSchema: Schema = {
           ),
           kustomize: field(kustomizeSchema, 'manifests rendered from kustomizations', { default: {} }),
           helm: field(helmSchema, 'manifests rendered from local charts with helm template', { default: {} }),
+          hooks: field(hooksSchema('render + apply + status'), 'lifecycle hooks around deploy', { default: {} }),
         },
       },
       'where and how to apply',
@@ -303,6 +394,7 @@ export const configSchema: Schema = {
     // With kustomizations or charts, plain YAML files are opt-in: the k8s/*.yaml default would find nothing.
     const deploy = value.deploy as { kustomize?: { paths?: unknown[] }; helm?: { releases?: unknown[] } } | undefined;
     if (raw.manifests === undefined && (deploy?.kustomize?.paths?.length || deploy?.helm?.releases?.length)) value.manifests = [];
+    checkHookArtifacts(value, ctx);
     const seen = new Set<string>();
     (value.profiles as ({ name?: string } | undefined)[] | undefined)?.forEach((profile, index) => {
       if (!profile?.name) return;

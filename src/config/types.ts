@@ -40,8 +40,18 @@ export interface OciBuildConfig {
   user: string;
   ports: number[];
   labels: Record<string, string>;
-  /** os/arch[/variant], default linux/amd64. */
+  /** os/arch[/variant]; empty: the build's target platforms (one image each, an index when several). */
   platform: string;
+}
+
+/** A user script that builds the image (as Skaffold's custom builder): it pushes it, or leaves an OCI layout / `docker save` tarball. */
+export interface CustomBuildConfig {
+  /** Array: run without a shell. String: run by /bin/sh -c. */
+  command: string[] | string;
+  /** Globs relative to the context: the script's inputs (cache, watching); empty: every non-ignored file. */
+  inputs: string[];
+  env: Record<string, string>;
+  timeout: number /* ms */;
 }
 
 export interface SyncRule {
@@ -51,15 +61,36 @@ export interface SyncRule {
   dest: string;
 }
 
+export interface HookConfig {
+  /** Absent: named after its place, e.g. "deploy.after[0]". */
+  name?: string;
+  /** Array: run without a shell. String: run by sh -c. */
+  command: string[] | string;
+  runIn: 'host' | 'containers';
+  /** runIn containers: the artifact (image name) whose running containers run it. */
+  artifact?: string;
+  env: Record<string, string>;
+  timeout: number /* ms */;
+  nonFatal: boolean;
+}
+
+export interface HookPhases {
+  before: HookConfig[];
+  after: HookConfig[];
+}
+
 export interface ArtifactConfig {
   image: string;
   /** Absolute path (resolved against the config file's folder). */
   context: string;
   compile?: CompileConfig;
-  /** Exactly one of docker / oci is set after defaults. */
+  /** Exactly one of docker / oci / custom is set after defaults. */
   docker?: DockerBuildConfig;
   oci?: OciBuildConfig;
+  custom?: CustomBuildConfig;
   sync: SyncRule[];
+  /** Filled by the schema; optional for configs built by hand (tests). */
+  hooks?: { build: HookPhases; sync: HookPhases };
 }
 
 export interface BuildConfig {
@@ -68,6 +99,8 @@ export interface BuildConfig {
   push: PushMode;
   insecureRegistries: string[];
   concurrency: number;
+  /** Target platforms (os/arch[/variant]); a string in the file is one entry; empty: the nodes' (optional for configs built by hand). */
+  platform?: string | string[];
   artifacts: ArtifactConfig[];
 }
 
@@ -114,6 +147,7 @@ export interface DeployConfig {
   statusCheck: { timeout: number /* ms */ };
   kustomize: KustomizeConfig;
   helm: HelmConfig;
+  hooks?: HookPhases;
 }
 
 export interface PortForwardConfig {

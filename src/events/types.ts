@@ -4,13 +4,15 @@
  */
 import type { DevloopConfig } from '../config/types.js';
 
-export type StageName = 'compile' | 'build' | 'push' | 'render' | 'apply' | 'prune' | 'status' | 'sync' | 'delete';
+export type StageName = 'compile' | 'build' | 'push' | 'render' | 'apply' | 'prune' | 'status' | 'sync' | 'delete' | 'hook';
 
 export interface StageEvent {
   type: 'stage';
   stage: StageName;
   /** The artifact (image name) for per-artifact stages; absent for render/apply/status of the whole config. */
   artifact?: string;
+  /** Stage `hook`: the hook's name. */
+  hook?: string;
   status: 'start' | 'end' | 'error' | 'skipped';
   durationMs?: number;
   /** Why a stage was skipped ("cached") or a short result ("pushed 3 layers"). */
@@ -75,6 +77,8 @@ export interface LogEvent {
   /** …output of user commands (compile, docker build) carries artifact and stage. */
   artifact?: string;
   stage?: StageName;
+  /** Output of a hook carries its name. */
+  hook?: string;
   stream?: 'stdout' | 'stderr';
 }
 
@@ -109,7 +113,7 @@ export interface DiagnoseEvent {
   registries: { host: string; ok: boolean; status?: number; error?: string }[];
   artifacts: {
     image: string;
-    builder: 'docker' | 'oci';
+    builder: 'docker' | 'oci' | 'custom';
     context: string;
     inputFiles?: number;
     hashMs?: number;

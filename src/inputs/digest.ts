@@ -64,11 +64,12 @@ export async function builderConfigFingerprint(artifact: ArtifactConfig): Promis
     };
   }
   if (artifact.oci) config.oci = artifact.oci;
+  if (artifact.custom) config.custom = artifact.custom;
   return canonicalJson(config);
 }
 
 /** `sha256:<hex>` over the files' paths, modes and contents plus the builder config. */
-export async function digestInputs(artifact: ArtifactConfig, files: InputFile[], cache: FileHashCache = processHashCache): Promise<string> {
+export async function digestInputs(artifact: ArtifactConfig, files: InputFile[], cache: FileHashCache = processHashCache, platforms?: readonly string[]): Promise<string> {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const hashes = await mapBounded(sorted, 32, (file) => contentHash(join(artifact.context, file.path), file, cache));
   const hash = createHash('sha256');
@@ -76,5 +77,7 @@ export async function digestInputs(artifact: ArtifactConfig, files: InputFile[],
   sorted.forEach((file, i) => hash.update(`${file.path}\0${normalizedMode(file.mode).toString(8)}\0${hashes[i]}\n`));
   hash.update('\0builder\0');
   hash.update(await builderConfigFingerprint(artifact));
+  // The same sources make another image for another architecture.
+  if (platforms?.length) hash.update(`\0platforms\0${[...platforms].sort().join(',')}`);
   return `sha256:${hash.digest('hex')}`;
 }

@@ -54,9 +54,9 @@ async function select(artifact: ArtifactConfig, files: InputFile[] | undefined, 
 export async function artifactInputDigest(
   artifact: ArtifactConfig,
   files?: InputFile[],
-  options: { hashCache?: FileHashCache } = {},
+  options: { hashCache?: FileHashCache; platforms?: readonly string[] } = {},
 ): Promise<string> {
-  return digestInputs(artifact, files ?? (await listArtifactInputs(artifact)), options.hashCache);
+  return digestInputs(artifact, files ?? (await listArtifactInputs(artifact)), options.hashCache, options.platforms);
 }
 
 /**

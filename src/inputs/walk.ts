@@ -45,14 +45,17 @@ interface Selection {
   useGitIgnore: boolean;
   docker?: DockerIgnore;
   layers?: ReturnType<typeof layerSourceMatcher>;
+  /** Custom builder: its declared input globs. */
+  customGlob?: (relPath: string) => boolean;
 }
 
 function selection(artifact: ArtifactConfig, dockerignoreText: string): Selection {
   return {
     compileGlob: artifact.compile ? globMatcher(artifact.compile.inputs) : undefined,
     useGitIgnore: Boolean(artifact.compile),
-    docker: artifact.oci ? undefined : new DockerIgnore(dockerignoreText),
+    docker: artifact.oci || artifact.custom ? undefined : new DockerIgnore(dockerignoreText),
     layers: artifact.oci ? layerSourceMatcher(artifact.oci.layers.map((l) => l.from)) : undefined,
+    customGlob: artifact.custom ? globMatcher(artifact.custom.inputs) : undefined,
   };
 }
 
@@ -60,7 +63,7 @@ function classify(sel: Selection, relPath: string, gitIgnored: boolean): InputKi
   const visible = !(sel.useGitIgnore && gitIgnored);
   const compile = Boolean(sel.compileGlob) && visible && sel.compileGlob!(relPath);
   let image = false;
-  if (visible) image = sel.docker ? !sel.docker.ignores(relPath) : Boolean(sel.layers?.file(relPath));
+  if (visible) image = sel.docker ? !sel.docker.ignores(relPath) : sel.customGlob ? sel.customGlob(relPath) : Boolean(sel.layers?.file(relPath));
   return { compile, image };
 }
 
@@ -82,7 +85,7 @@ function classifyDir(sel: Selection, relDir: string, gitIgnored: boolean): Input
  */
 function mayHoldInputs(sel: Selection, relDir: string, gitIgnored: boolean): boolean {
   if (sel.useGitIgnore && gitIgnored) return false;
-  if (sel.compileGlob) return true;
+  if (sel.compileGlob || sel.customGlob) return true;
   if (sel.docker) return !(sel.docker.ignores(relDir) && !sel.docker.hasExclusions);
   return Boolean(sel.layers?.mayContain(relDir));
 }

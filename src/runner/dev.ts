@@ -19,6 +19,7 @@ import { listenForKeys, type KeyCommand } from './dev-keys.js';
 import { processAlive, readSession, removeSession, writeSession } from './dev-session.js';
 import type { DeployOutcome, PipelineContext } from './pipeline.js';
 import { WriteObserver } from './write-observer.js';
+import type { HookRun, HookWhen } from '../hooks/index.js';
 
 export interface DevOptions {
   trigger: TriggerMode;
@@ -315,13 +316,21 @@ async function applyPlan(
     // The planner syncs only built and deployed artifacts.
     if (!build) throw new DevloopError('INTERNAL', `planned a sync for ${action.image}, which has no build`);
     const { syncToPods, SyncUnavailable } = await import('../sync/index.js');
+    const artifact = state.loaded.config.build.artifacts.find((a) => a.image === action.image)!;
+    const hooks = artifact.hooks?.sync;
+    const hookRun = async (when: HookWhen): Promise<void> => {
+      if (!hooks?.[when].length) return;
+      const { runHooks } = await import('../hooks/index.js');
+      await runHooks(hooks[when], syncHookRun(state, artifact.image, artifact.context, build, action, when, signal, emit));
+    };
     try {
+      await hookRun('before');
       await timedStage(emit, 'sync', action.image, () =>
         syncToPods({
           kube: state.kube,
           signal,
           build,
-          context: state.loaded.config.build.artifacts.find((a) => a.image === action.image)!.context,
+          context: artifact.context,
           namespaces: namespacesOf(state),
           labelSelector: selectorOf(state),
           copy: action.copy,
@@ -338,6 +347,7 @@ async function applyPlan(
         }),
       );
       state.syncedSinceBuild.add(action.image);
+      await hookRun('after');
     } catch (error) {
       if (!(error instanceof SyncUnavailable)) throw error;
       state.noSync.add(action.image);
@@ -352,7 +362,7 @@ async function applyPlan(
     const skipCompile = only.filter((image) => rebuild.get(image) === false);
     state.writes.startWriters();
     try {
-      const results = await buildArtifacts({ loaded: state.loaded, emit, signal, only, skipCompile });
+      const results = await buildArtifacts({ loaded: state.loaded, emit, signal, only, skipCompile, kube: async () => state.kube, runId: state.runId });
       remember(state, results);
     } catch (error) {
       if (error instanceof BuildFailedError) remember(state, error.results);
@@ -374,6 +384,41 @@ function remember(state: LoopState, results: readonly BuildResult[]): void {
     state.builds.set(result.image, result);
     state.syncedSinceBuild.delete(result.image);
   }
+}
+
+/** Sync hooks run in the artifact's context with DEVLOOP_IMAGE(_REF), DEVLOOP_SYNC_FILES (container paths), the kube context and namespace. */
+function syncHookRun(
+  state: LoopState,
+  image: string,
+  context: string,
+  build: BuildResult,
+  action: Extract<ArtifactAction, { kind: 'sync' }>,
+  when: HookWhen,
+  signal: AbortSignal,
+  emit: Emit,
+): HookRun {
+  return {
+    phase: 'sync',
+    when,
+    artifact: image,
+    cwd: context,
+    env: {
+      DEVLOOP_IMAGE: image,
+      DEVLOOP_IMAGE_REF: build.ref,
+      DEVLOOP_SYNC_FILES: [...action.copy.map((c) => c.path), ...action.remove.map((r) => r.path)].join(' '),
+      DEVLOOP_KUBE_CONTEXT: state.kube.contextName,
+      DEVLOOP_NAMESPACE: state.kube.namespace,
+    },
+    emit,
+    signal,
+    cluster: async () => ({
+      kube: state.kube,
+      namespaces: namespacesOf(state),
+      labelSelector: selectorOf(state),
+      buildConfig: state.loaded.config.build,
+      builds: [...state.builds.values()],
+    }),
+  };
 }
 
 function namespacesOf(state: LoopState): string[] {

@@ -16,6 +16,8 @@ import { pruneObjects } from '../deploy/prune.js';
 import { waitForHealthy } from '../deploy/status.js';
 import { pruneScope, readRecords, recordDeployment } from '../deploy/record.js';
 import { removeStaleSession } from './dev-session.js';
+import type { HookRun, HookWhen } from '../hooks/index.js';
+import { labelSelector } from '../render/labels.js';
 
 export interface PipelineContext {
   loaded: LoadedConfig;
@@ -51,6 +53,10 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
   const api = deployApiFor(kube);
   const configName = loaded.config.metadata.name;
   const images = builds.map((b) => ({ image: b.image, ref: b.ref }));
+  const hooks = loaded.config.deploy.hooks;
+  const { runHooks } = hooks && (hooks.before.length || hooks.after.length) ? await import('../hooks/index.js') : { runHooks: undefined };
+  let applied: AppliedObject[] = [];
+  if (runHooks && hooks!.before.length) await runHooks(hooks!.before, deployHookRun(ctx, builds, 'before', () => applied));
 
   const rendered = await timedStage(emit, 'render', undefined, () => renderManifests({ loaded, images, runId, namespace: kube.namespace, emit, signal }));
   signal.throwIfAborted();
@@ -63,7 +69,7 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
 
   // Names this apply on the objects, so the status check notices another run applying over them.
   const stamp = { id: randomBytes(6).toString('hex'), from: `${hostname()}:${loaded.dir}` };
-  const applied = await timedStage(emit, 'apply', undefined, () => applyObjects({ api, objects: rendered.objects, stamp, emit, signal }));
+  applied = await timedStage(emit, 'apply', undefined, () => applyObjects({ api, objects: rendered.objects, stamp, emit, signal }));
   const pruned = await timedStage(emit, 'prune', undefined, () =>
     pruneObjects({ api, applied, configName, runId, scope: pruneScope(records, target, applied), emit, signal }),
   );
@@ -82,7 +88,32 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
       timeoutMs: ctx.statusCheckTimeoutMs ?? loaded.config.deploy.statusCheck.timeout,
     }),
   );
+  if (runHooks && hooks!.after.length) await runHooks(hooks!.after, deployHookRun(ctx, builds, 'after', () => applied));
   return { applied, pruned, images };
+}
+
+/** Deploy hooks run in the project folder with DEVLOOP_IMAGES ("image=ref …"), the kube context and namespace. */
+function deployHookRun(ctx: PipelineContext, builds: readonly BuildResult[], when: HookWhen, applied: () => AppliedObject[]): HookRun {
+  const { loaded, kube } = ctx;
+  return {
+    phase: 'deploy',
+    when,
+    cwd: loaded.dir,
+    env: {
+      DEVLOOP_IMAGES: builds.map((b) => `${b.image}=${b.ref}`).join(' '),
+      DEVLOOP_KUBE_CONTEXT: kube.contextName,
+      DEVLOOP_NAMESPACE: kube.namespace,
+    },
+    emit: ctx.emit,
+    signal: ctx.signal,
+    cluster: async () => ({
+      kube,
+      namespaces: [kube.namespace, ...applied().flatMap((o) => (o.namespace ? [o.namespace] : []))],
+      labelSelector: labelSelector(loaded.config.metadata.name, ctx.runId),
+      buildConfig: loaded.config.build,
+      builds,
+    }),
+  };
 }
 
 /** Builds every artifact, then deploys the results. */

@@ -45,6 +45,8 @@ interface ExecOptions {
   stdin?: Buffer;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Each complete output line as it arrives (hooks stream their output); stdout/stderr are still collected. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
 /** The only protocol whose stdin can be half-closed. */
@@ -114,8 +116,18 @@ function connect(
         done();
       },
     });
-  const out = collect((s) => (stdout += s));
-  const err = collect((s) => (stderr += s));
+  const lines = (stream: 'stdout' | 'stderr'): ((s: string) => void) => {
+    let partial = '';
+    return (s) => {
+      const parts = (partial + s).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) options.onLine?.(line, stream);
+    };
+  };
+  const outLines = lines('stdout');
+  const errLines = lines('stderr');
+  const out = collect((s) => ((stdout += s), outLines(s)));
+  const err = collect((s) => ((stderr += s), errLines(s)));
   // No stdin stream at all without input: client-node closes the socket when a stdin stream ends,
   // which on v4 loses the status (and an empty stream ends at once).
   const stdin = input ? new PassThrough() : null;

@@ -49,15 +49,20 @@ export async function syncToPods(request: SyncRequest): Promise<SyncOutcome> {
   return { containers: targets.map((t) => `${t.namespace}/${t.pod} ${t.container}`), files: request.copy.length + request.remove.length };
 }
 
-async function findTargets(request: SyncRequest): Promise<ExecTarget[]> {
+function findTargets(request: SyncRequest): Promise<ExecTarget[]> {
+  return runningContainers(request.kube, request.namespaces, request.labelSelector, (image) => sameImage(image, request.build));
+}
+
+/** Running containers (of live, Running pods matching `labelSelector`) whose image `matches`; sync and container hooks use them. */
+export async function runningContainers(kube: KubeClient, namespaces: string[], labelSelector: string, matches: (image: string) => boolean): Promise<ExecTarget[]> {
   const targets: ExecTarget[] = [];
-  for (const namespace of [...new Set(request.namespaces)]) {
-    const pods = await request.kube.core.listNamespacedPod({ namespace, labelSelector: request.labelSelector });
+  for (const namespace of [...new Set(namespaces)]) {
+    const pods = await kube.core.listNamespacedPod({ namespace, labelSelector });
     for (const pod of pods.items) {
       if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running') continue;
       const running = new Set((pod.status?.containerStatuses ?? []).filter((s) => s.state?.running).map((s) => s.name));
       for (const container of pod.spec?.containers ?? []) {
-        if (!running.has(container.name) || !container.image || !sameImage(container.image, request.build)) continue;
+        if (!running.has(container.name) || !container.image || !matches(container.image)) continue;
         targets.push({ namespace, pod: pod.metadata!.name!, container: container.name });
       }
     }

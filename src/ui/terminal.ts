@@ -11,7 +11,7 @@ export interface TerminalOptions {
   verbose: boolean;
 }
 
-const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'render', 'apply', 'prune', 'status', 'delete'];
+const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];
 
 export interface Palette {
   green(text: string): string;
@@ -80,7 +80,7 @@ export class TerminalRenderer {
     const time = Date.parse(event.time);
     switch (event.type) {
       case 'stage': {
-        const what = [event.stage, event.artifact].filter(Boolean).join(' ');
+        const what = [event.stage, event.hook, event.artifact].filter(Boolean).join(' ');
         if (event.status === 'start') this.line(c.dim(`▸ ${what}`));
         else if (event.status === 'end') {
           this.spans.add(event.stage, time, event.durationMs ?? 0);
@@ -131,7 +131,7 @@ export class TerminalRenderer {
           const prefix = `[${event.pod}${event.container ? `/${event.container}` : ''}]`;
           this.out.write(`${c.cyan(prefix)} ${event.line}\n`);
         } else {
-          const prefix = `[${[event.artifact, event.stage].filter(Boolean).join(' ')}]`;
+          const prefix = `[${[event.artifact, event.stage, event.hook].filter(Boolean).join(' ')}]`;
           this.line(c.dim(`  ${prefix} ${event.line}`));
         }
         return;

@@ -23,7 +23,7 @@ describe('config errors on the command line', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr.split('\n')).toEqual([
       'error: bad.yaml:7:7: build.artifacts[0].contxt: unknown key, did you mean `context`?',
-      '  hint: known keys here: image, context, compile, docker, oci, sync',
+      '  hint: known keys here: image, context, compile, docker, oci, custom, sync, hooks',
     ]);
   });
 
@@ -49,7 +49,7 @@ describe('config errors on the command line', () => {
         type: 'error',
         code: 'CONFIG_INVALID',
         message: 'bad.yaml:7:7: build.artifacts[0].contxt: unknown key, did you mean `context`?',
-        hint: 'known keys here: image, context, compile, docker, oci, sync',
+        hint: 'known keys here: image, context, compile, docker, oci, custom, sync, hooks',
         time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       },
     ]);

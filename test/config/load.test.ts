@@ -26,6 +26,8 @@ function load(text: string, options: Partial<LoadOptions> = {}) {
   });
 }
 
+const NO_ARTIFACT_HOOKS = { build: { before: [], after: [] }, sync: { before: [], after: [] } };
+
 describe('defaults', () => {
   test('a minimal config gets every documented default', async () => {
     const loaded = await load(`${head}build:\n  artifacts:\n    - image: hello\n`);
@@ -39,11 +41,12 @@ describe('defaults', () => {
         push: 'auto',
         insecureRegistries: [],
         concurrency: 2,
-        artifacts: [{ image: 'hello', context: '/project', docker: { dockerfile: 'Dockerfile', buildArgs: {}, target: '' }, sync: [] }],
+        platform: [],
+        artifacts: [{ image: 'hello', context: '/project', docker: { dockerfile: 'Dockerfile', buildArgs: {}, target: '' }, sync: [], hooks: NO_ARTIFACT_HOOKS }],
       },
       manifests: ['k8s/*.yaml'],
       render: { imagePaths: [] },
-      deploy: { kubeContext: '', namespace: '', statusCheck: { timeout: 120_000 }, kustomize: { paths: [], binary: '' }, helm: { binary: '', releases: [] } },
+      deploy: { kubeContext: '', namespace: '', statusCheck: { timeout: 120_000 }, kustomize: { paths: [], binary: '' }, helm: { binary: '', releases: [] }, hooks: { before: [], after: [] } },
       portForward: [],
       profiles: [],
     });
@@ -69,9 +72,10 @@ describe('defaults', () => {
         user: '',
         ports: [],
         labels: {},
-        platform: 'linux/amd64',
+        platform: '',
       },
       sync: [],
+      hooks: NO_ARTIFACT_HOOKS,
     });
   });
 

@@ -132,7 +132,7 @@ describe('malformed configs give one positioned error line', () => {
 describe('hints', () => {
   test('unknown keys list the known ones', async () => {
     const error = await errorOf(`${head}build:\n  artifacts:\n    - image: a\n      contxt: .\n`);
-    expect(error.hint).toBe('known keys here: image, context, compile, docker, oci, sync');
+    expect(error.hint).toBe('known keys here: image, context, compile, docker, oci, custom, sync, hooks');
   });
   test('enum typos suggest the closest value', async () => {
     expect((await errorOf(`${head}build:\n  tagPolicy: gitcommit\n`)).hint).toContain('found the text "gitcommit"');

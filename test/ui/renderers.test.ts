@@ -139,3 +139,23 @@ describe('colour decision', () => {
     expect([formatMs(12), formatMs(1234), formatMs(65_000)]).toEqual(['12ms', '1.2s', '1m05s']);
   });
 });
+
+describe('hook events in the terminal', () => {
+  test('a hook stage shows its name (and artifact); its output lines are prefixed with artifact, stage and name', () => {
+    const { err, renderer } = terminal();
+    const events: DevloopEventBody[] = [
+      { type: 'stage', stage: 'hook', hook: 'codegen', artifact: 'web', status: 'start' },
+      { type: 'log', artifact: 'web', stage: 'hook', hook: 'codegen', stream: 'stdout', line: 'generated 3 files' },
+      { type: 'stage', stage: 'hook', hook: 'codegen', artifact: 'web', status: 'end', durationMs: 120 },
+      { type: 'stage', stage: 'hook', hook: 'migrate', status: 'skipped', detail: 'no running container of web' },
+    ];
+    for (const body of events) renderer.render({ ...body, ...at('2025-06-01T10:00:00.000Z') } as DevloopEvent);
+    expect(err.text.split('\n')).toEqual([
+      '▸ hook codegen web',
+      '  [web hook codegen] generated 3 files',
+      '✓ hook codegen web 120ms',
+      '· hook migrate skipped (no running container of web)',
+      '',
+    ]);
+  });
+});

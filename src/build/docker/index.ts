@@ -47,13 +47,15 @@ function buildxAvailable(env: Record<string, string> | undefined): Promise<boole
 }
 
 /** The `docker build` argv (without `docker`). */
-export function dockerBuildArgs(request: Pick<ImageBuildRequest, 'artifact' | 'repo' | 'tag'>, options: { buildkit: boolean; iidFile: string }): string[] {
+export function dockerBuildArgs(request: Pick<ImageBuildRequest, 'artifact' | 'repo' | 'tag' | 'platforms'>, options: { buildkit: boolean; iidFile: string }): string[] {
   const { artifact } = request;
   const docker = artifact.docker!;
   const args = options.buildkit ? ['buildx', 'build', '--load', '--progress=plain'] : ['build'];
   args.push('--file', resolve(artifact.context, docker.dockerfile), '--tag', `${request.repo}:${request.tag}`, '--iidfile', options.iidFile);
   for (const [key, value] of Object.entries(docker.buildArgs).sort(([a], [b]) => (a < b ? -1 : 1))) args.push('--build-arg', `${key}=${value}`);
   if (docker.target) args.push('--target', docker.target);
+  // The cluster's platform, not the laptop's (one: `--load` cannot hold a multi-platform image).
+  if (request.platforms?.length === 1) args.push('--platform', request.platforms[0]!);
   args.push(artifact.context);
   return args;
 }

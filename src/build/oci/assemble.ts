@@ -46,7 +46,7 @@ export function ociConfigOf(artifact: ArtifactConfig): OciBuildConfig {
 export async function assembleImage(options: AssembleOptions): Promise<AssembledImage> {
   const { artifact, store, emit } = options;
   const oci = ociConfigOf(artifact);
-  const platform = parsePlatform(oci.platform || 'linux/amd64');
+  const platform = parsePlatform(oci.platform || 'linux/amd64'); // buildOciImage sets the target platform
   const epoch = reproducibleEpoch(options.env);
   const base = await resolveBase(oci.from, platform, store, {
     settings: options.settings,

@@ -14,6 +14,9 @@ import { pushImage } from './push.js';
 import { collectLayerFiles } from './sources.js';
 import { collectGarbage, recordArtifactBlobs } from './gc.js';
 import { sha256Digest } from '../../registry/blob-source.js';
+import { RegistryClient } from '../../registry/client.js';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../registry/media-types.js';
+import { canonicalBytes, parsePlatform } from './image.js';
 
 export { assembleImage, type AssembledImage } from './assemble.js';
 export { pushImage, type PushSummary } from './push.js';
@@ -32,27 +35,53 @@ export const ociBuilder: ImageBuilder = {
 export async function buildOciImage(request: ImageBuildRequest): Promise<{ digest?: string }> {
   const { artifact, emit, signal } = request;
   const store = ociStoreDir(request.projectDir);
-  const image = await timedStage(emit, 'build', artifact.image, () =>
-    assembleImage({ artifact, store, settings: request.registry, preferCachedBase: !request.push, emit, signal }),
-  );
-  await tidyStore(store, artifact.image, image);
+  const oci = ociConfigOf(artifact);
+  // One image per target platform (the nodes' by default); oci.platform pins one.
+  const platforms = oci.platform ? [oci.platform] : request.platforms?.length ? request.platforms : ['linux/amd64'];
+  const built: AssembledImage[] = await timedStage(emit, 'build', artifact.image, async () => {
+    const images: AssembledImage[] = [];
+    for (const platform of request.push ? platforms : platforms.slice(0, 1)) {
+      images.push(await assembleImage({ artifact: { ...artifact, oci: { ...oci, platform } }, store, settings: request.registry, preferCachedBase: !request.push, emit, signal }));
+    }
+    return images;
+  });
+  await tidyStore(store, artifact.image, built);
   if (!request.push) {
+    const image = built[0]!;
     await recordInLayout(store, image, `${request.repo}:${request.tag}`);
     emit({
       type: 'notice',
       level: 'info',
-      message: `${artifact.image}: image ${request.repo}:${request.tag} (${image.manifestDigest}) written to the OCI layout ${store}`,
+      message: `${artifact.image}: image ${request.repo}:${request.tag} (${image.manifestDigest}, ${platforms[0]}) written to the OCI layout ${store}`,
       hint: image.base.layers.length > 0 ? 'base image layers are referenced, not copied, so the layout holds only the new layers' : undefined,
     });
     return {};
   }
-  const summary = await timedStage(emit, 'push', artifact.image, () =>
-    pushImage(image, { repo: request.repo, tag: request.tag, settings: request.registry, emit, artifact: artifact.image, signal }),
-  );
+  const digest = await timedStage(emit, 'push', artifact.image, async () => {
+    if (built.length === 1) return pushChecked(built[0]!, request.tag, request);
+    // Several platforms: each manifest by digest, then an index under the tag.
+    const manifests = [];
+    for (const [i, image] of built.entries()) {
+      await pushChecked(image, image.manifestDigest, request);
+      manifests.push({ mediaType: image.manifestMediaType, digest: image.manifestDigest, size: image.manifestBytes.length, platform: parsePlatform(platforms[i]!) });
+    }
+    const docker = built[0]!.manifestMediaType === DOCKER_MANIFEST;
+    const mediaType = docker ? DOCKER_MANIFEST_LIST : OCI_INDEX;
+    const bytes = canonicalBytes({ schemaVersion: 2, mediaType, manifests });
+    const client = RegistryClient.forRepository(request.repo, request.registry, { signal });
+    const indexDigest = await client.putManifest(request.tag, bytes, mediaType);
+    emit({ type: 'progress', stage: 'push', artifact: artifact.image, message: `pushed ${request.repo}:${request.tag}@${indexDigest}: an index of ${platforms.join(', ')}` });
+    return indexDigest;
+  });
+  return { digest };
+}
+
+async function pushChecked(image: AssembledImage, reference: string, request: ImageBuildRequest): Promise<string> {
+  const summary = await pushImage(image, { repo: request.repo, tag: reference, settings: request.registry, emit: request.emit, artifact: request.artifact.image, signal: request.signal });
   if (summary.digest !== image.manifestDigest) {
-    throw new DevloopError('REGISTRY_DIGEST_MISMATCH', `registry stored ${request.repo}:${request.tag} under a different digest than built`);
+    throw new DevloopError('REGISTRY_DIGEST_MISMATCH', `registry stored ${request.repo}:${reference} under a different digest than built`);
   }
-  return { digest: summary.digest };
+  return summary.digest;
 }
 
 /**
@@ -75,8 +104,8 @@ export async function ociInputFiles(artifact: ArtifactConfig): Promise<string[]>
 }
 
 /** Records the blobs this image uses and drops old unreferenced ones; never fails the build. */
-async function tidyStore(store: string, image: string, built: AssembledImage): Promise<void> {
-  const digests = [...built.layers.map((l) => l.digest), sha256Digest(built.configBytes), built.manifestDigest];
+async function tidyStore(store: string, image: string, images: AssembledImage[]): Promise<void> {
+  const digests = images.flatMap((built) => [...built.layers.map((l) => l.digest), sha256Digest(built.configBytes), built.manifestDigest]);
   try {
     await recordArtifactBlobs(store, image, digests);
     await collectGarbage(store);

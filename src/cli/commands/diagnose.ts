@@ -82,7 +82,7 @@ async function hashArtifacts(artifacts: ArtifactConfig[]): Promise<DiagnoseEvent
   const { listArtifactInputs, artifactInputDigest } = await import('../../inputs/index.js');
   const out: DiagnoseEvent['artifacts'] = [];
   for (const artifact of artifacts) {
-    const base = { image: artifact.image, builder: artifact.oci ? ('oci' as const) : ('docker' as const), context: artifact.context };
+    const base = { image: artifact.image, builder: artifact.oci ? ('oci' as const) : artifact.custom ? ('custom' as const) : ('docker' as const), context: artifact.context };
     const started = performance.now();
     try {
       const files = await listArtifactInputs(artifact);

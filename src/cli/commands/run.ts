@@ -31,7 +31,7 @@ export async function runOnce(ctx: CommandContext, opts: RunOptions, command: 'r
     kubeClient.catch(() => undefined); // awaited below
     const builds = opts.buildArtifacts
       ? await readBuildArtifacts(opts.buildArtifacts, ctx.cwd)
-      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal, ready: kubeClient });
+      : await (await import('../../build/index.js')).buildArtifacts({ loaded, emit: ctx.emit, signal: ctx.signal, ready: kubeClient, kube: () => kubeClient });
     ctx.signal.throwIfAborted();
     const kube = await kubeClient;
     const { deployBuilt } = await import('../../runner/pipeline.js');
