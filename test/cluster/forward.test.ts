@@ -65,12 +65,17 @@ describe.skipIf(!present).each([{ replicas: 1 }, { replicas: 2 }])('the forward 
         const old = (await livePods(cluster, 'web')).map((p) => p.metadata!.name!);
         // What `kubectl delete pod` does: a graceful delete; the ReplicaSet creates the replacement.
         await Promise.all(old.map((name) => cluster.core.deleteNamespacedPod({ name, namespace: cluster.namespace })));
+        // The replacement is complete once every replica is Ready again (as `kubectl rollout status` waits):
+        // deleting a pod the moment it turns Ready would test churn faster than any backlog drains.
         const next = await until(
-          'a Ready replacement pod',
-          async () => (await livePods(cluster, 'web')).find((p) => isReady(p) && !old.includes(p.metadata!.name!)),
+          'Ready replacement pods for every replica',
+          async () => {
+            const fresh = (await livePods(cluster, 'web')).filter((p) => isReady(p) && !old.includes(p.metadata!.name!));
+            return fresh.length >= replicas && fresh;
+          },
           60_000,
         );
-        replaced.push(next.metadata!.name!);
+        replaced.push(...next.map((p) => p.metadata!.name!));
         // The next replacement only once the old pod is gone from the API (its 2 s grace is over).
         await until('the old pod to be gone', async () => (await cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: 'app=web' })).items.every((p) => !old.includes(p.metadata!.name!)), 60_000);
       }

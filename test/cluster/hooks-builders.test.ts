@@ -76,7 +76,7 @@ describe.skipIf(!present)('lifecycle hooks on a real cluster', () => {
     expect(await readFile(join(app.dir, 'deploy-env.txt'), 'utf8')).toMatch(new RegExp(`^deploying web=${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} to .+/${cluster.namespace}\\n$`));
     // The container hook printed the file the before-build hook generated into the image.
     const [migrated] = hookLogs(result.events, 'migrate');
-    expect(migrated).toMatch(/^\[web-[a-z0-9-]+\/web\] generated for 127\.0\.0\.1:5000\/.+\/web$/);
+    expect(migrated).toMatch(/^\[web-[a-z0-9-]+\/web\] generated for 127\.0\.0\.1:\d+\/.+\/web$/);
     // Container output is streamed: the first line is there a second before the second one.
     const streamed = result.events.filter((e) => e.type === 'log' && e.hook === 'stream');
     expect(streamed.map((e) => String(e.line).replace(/^\[[^\]]+\] /, ''))).toEqual(['first', 'second']);
@@ -273,7 +273,7 @@ describe.skipIf(!present)('the custom builder on a real cluster', () => {
     projects.push(project);
     const result = await devloop(project.dir, ['run', '-n', cluster.namespace], { ...cluster.env, ...project.env }, 120_000);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/error: web: the custom build script produced no image: \S+\/web:[0-9a-f]+ is not in the registry\n/);
+    expect(result.stderr).toMatch(/error: web push: the custom build script produced no image: \S+\/web:[0-9a-f]+ is not in the registry\n/);
     expect(stackLines(result.stderr)).toEqual([]);
   }, 300_000);
 });
