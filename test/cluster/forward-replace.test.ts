@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { startDevloop, tempDir, type RunningCli } from '../e2e/support.js';
 import { busyboxBaseImage, freePort, testRegistry } from '../support/services.js';
+import { httpGet } from '../forward/helpers.js';
 
 const kubeconfig = process.env.DEVLOOP_TEST_KUBECONFIG || undefined;
 const required = process.env.DEVLOOP_TEST_REQUIRE_SERVICES === '1';
@@ -63,21 +63,6 @@ spec:
 `;
 }
 
-/** GET over a new connection; resolves with the body of a 200. Held connections may wait up to 30 s. */
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 45_000, headers: { Connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -146,7 +131,8 @@ describe.runIf(kubeconfig || required)('real cluster: the forward while pods are
     const one = (path: string): void => {
       requests++;
       const started = Date.now();
-      const done = get(localPort, path).then(
+      // Held connections may wait up to 30 s (the hold timeout): the client waits longer.
+      const done = httpGet(localPort, path, 45_000).then(
         (body) => {
           if (path === '/') lastServer = /from (\S+)/.exec(body)?.[1];
         },
