@@ -1,18 +1,21 @@
 import type { StageName } from './events/types.js';
+import type { ErrorCode } from './errors/codes.js';
+
+export type { ErrorCode } from './errors/codes.js';
 
 /**
  * Every failure devloop reports is a DevloopError: a stable `code`, a one-line message and a hint.
  * The CLI prints `message` and `hint`; stacks only with --verbose.
  */
 export class DevloopError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
   /** Process exit code the CLI uses when this error ends a command. */
   readonly exitCode: number;
   /** The stage that failed, set by the stage runner (timedStage) on the way out; shown with the error. */
   stage: StageName | undefined;
 
-  constructor(code: string, message: string, options: { hint?: string; cause?: unknown; exitCode?: number; stage?: StageName } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: number; stage?: StageName } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -36,7 +39,7 @@ export interface Failure {
 export class FailuresError extends DevloopError {
   constructor(
     readonly failures: Failure[],
-    summary: { code: string; message: string; hint?: string },
+    summary: { code: ErrorCode; message: string; hint?: string },
   ) {
     // An interruption among the failures keeps its signal's exit code (130 SIGINT, 143 SIGTERM).
     const interrupted = failures.find((f) => f.error.code === 'INTERRUPTED' || f.error.exitCode === 130);
@@ -46,7 +49,7 @@ export class FailuresError extends DevloopError {
 
 /** Bad devloop.yaml (or another config file): exit code 2. */
 export class ConfigError extends DevloopError {
-  constructor(code: string, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(code, message, { ...options, exitCode: 2 });
   }
 }
@@ -59,7 +62,7 @@ export class UsageError extends DevloopError {
 }
 
 /** Wraps anything thrown into a DevloopError so renderers only ever see one shape. */
-export function toDevloopError(error: unknown, fallbackCode = 'INTERNAL'): DevloopError {
+export function toDevloopError(error: unknown, fallbackCode: ErrorCode = 'INTERNAL'): DevloopError {
   if (error instanceof DevloopError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new DevloopError(fallbackCode, firstLine(message), {

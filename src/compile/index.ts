@@ -4,13 +4,13 @@
  */
 import type { ArtifactConfig } from '../config/types.js';
 import type { Emit } from '../events/bus.js';
-import { DevloopError, firstLine } from '../errors.js';
+import { DevloopError, firstLine, type ErrorCode } from '../errors.js';
 import { displayCommand, runStreaming } from '../util/process.js';
 
 /** A failed user or tool command; `outputTail` holds its last output lines (also streamed as logs). */
 export class CommandFailedError extends DevloopError {
   readonly outputTail: string[];
-  constructor(code: string, message: string, options: { hint?: string; outputTail: string[]; exitCode?: number }) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; outputTail: string[]; exitCode?: number }) {
     super(code, message, { hint: options.hint, exitCode: options.exitCode });
     this.outputTail = options.outputTail;
   }

@@ -3,7 +3,7 @@
  * so validation errors can say `file:line:col`. Interpolation happens here, on string scalars.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type ErrorCode } from '../errors.js';
 import { interpolate, retypePlainScalar } from './interpolate.js';
 
 export interface Pos {
@@ -47,7 +47,7 @@ export function configError(
   path: readonly PathSegment[],
   message: string,
   hint?: string,
-  code = 'CONFIG_INVALID',
+  code: ErrorCode = 'CONFIG_INVALID',
 ): ConfigError {
   const where = path.length ? `${formatPath(path)}: ` : '';
   return new ConfigError(code, `${displayName}:${pos.line}:${pos.col}: ${where}${message}`, { hint });

@@ -3,6 +3,7 @@
  * are two consumers of it. Shapes are the public JSON contract documented in the README.
  */
 import type { DevloopConfig } from '../config/types.js';
+import type { ErrorCode } from '../errors/codes.js';
 
 export type StageName = 'compile' | 'build' | 'push' | 'render' | 'apply' | 'prune' | 'status' | 'sync' | 'delete' | 'hook';
 
@@ -91,7 +92,7 @@ export interface NoticeEvent {
 
 export interface ErrorEvent {
   type: 'error';
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
   artifact?: string;

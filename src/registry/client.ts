@@ -3,7 +3,7 @@
  * chunked upload), with anonymous, Basic and Bearer-token auth. One client per repository.
  * Secrets (passwords, tokens) never leave this module except in Authorization headers.
  */
-import { DevloopError } from '../errors.js';
+import { DevloopError, type ErrorCode } from '../errors.js';
 import type { RegistrySettings } from '../build/types.js';
 import { sha256Digest, type BlobSource } from './blob-source.js';
 import { parseChallenge, type AuthChallenge } from './challenge.js';
@@ -51,7 +51,7 @@ const DEFAULTS = {
 };
 
 /** Codes worth another attempt: the registry or the connection failed, not the request. */
-const RETRYABLE = new Set(['REGISTRY_SERVER_ERROR', 'REGISTRY_UNREACHABLE', 'REGISTRY_TIMEOUT']);
+const RETRYABLE = new Set<ErrorCode>(['REGISTRY_SERVER_ERROR', 'REGISTRY_UNREACHABLE', 'REGISTRY_TIMEOUT']);
 
 interface RequestInit {
   method: string;

@@ -209,7 +209,7 @@ profiles:
 
   test('copy and move keep values (and their positions)', async () => {
     const text = `${head}build:\n  push: false\n  artifacts: [{image: a}]\ndeploy: {namespace: ns}\nprofiles:\n  - name: p\n    patches:\n      - {op: copy, from: /build/artifacts/0/image, path: /metadata/name}\n      - {op: move, from: /build/push, path: /build/concurrency}\n`;
-    const error = await load(text, { profiles: ['p'] }).then(() => new ConfigError('NONE', 'loaded without error'), (e: unknown) => e as ConfigError);
+    const error = await load(text, { profiles: ['p'] }).then(() => new ConfigError('INTERNAL', 'loaded without error'), (e: unknown) => e as ConfigError);
     // the moved `false` is now concurrency: reported where `false` was written
     expect(error.message).toBe('devloop.yaml:5:9: build.concurrency: expected an integer');
     const fixed = text.replace('push: false', 'push: 3');
@@ -243,7 +243,7 @@ describe('overrides', () => {
   });
 
   test('an invalid --default-repo is a config error naming the flag', async () => {
-    const error = await load(text, { overrides: { defaultRepo: 'http://x' } }).then(() => new ConfigError('NONE', 'loaded without error'), (e: unknown) => e as ConfigError);
+    const error = await load(text, { overrides: { defaultRepo: 'http://x' } }).then(() => new ConfigError('INTERNAL', 'loaded without error'), (e: unknown) => e as ConfigError);
     expect(error.message).toBe('--default-repo: invalid registry "http://x"');
     expect(error.exitCode).toBe(2);
   });
@@ -261,12 +261,12 @@ describe('files', () => {
 
   test('errors name the file as the user gave it', async () => {
     await writeFile(join(dir, 'bad.yaml'), `${head}build: {concurrency: x}\n`);
-    const error = await loadConfigForCommand({ file: 'bad.yaml', cwd: dir, profiles: [], command: 'build', overrides: {}, env: {} }).then(() => new ConfigError('NONE', 'loaded without error'), (e: unknown) => e as ConfigError);
+    const error = await loadConfigForCommand({ file: 'bad.yaml', cwd: dir, profiles: [], command: 'build', overrides: {}, env: {} }).then(() => new ConfigError('INTERNAL', 'loaded without error'), (e: unknown) => e as ConfigError);
     expect(error.message).toBe('bad.yaml:4:22: build.concurrency: expected an integer');
   });
 
   test('a missing file names it and suggests devloop init', async () => {
-    const error = await loadConfigForCommand({ file: 'nope.yaml', cwd: dir, profiles: [], command: 'build', overrides: {}, env: {} }).then(() => new ConfigError('NONE', 'loaded without error'), (e: unknown) => e as ConfigError);
+    const error = await loadConfigForCommand({ file: 'nope.yaml', cwd: dir, profiles: [], command: 'build', overrides: {}, env: {} }).then(() => new ConfigError('INTERNAL', 'loaded without error'), (e: unknown) => e as ConfigError);
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe('nope.yaml: config file not found');
     expect(error.hint).toContain('devloop init');

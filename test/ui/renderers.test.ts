@@ -35,7 +35,7 @@ describe('json renderer', () => {
       { type: 'stage', stage: 'build', artifact: 'hello', status: 'end', durationMs: 12 },
       { type: 'forward', resource: 'service/hello', port: 80, localPort: 8080, address: '127.0.0.1', status: 'ready' },
       { type: 'log', pod: 'hello-1', container: 'hello', line: 'listening' },
-      { type: 'error', code: 'X', message: 'boom', hint: 'fix it' },
+      { type: 'error', code: 'INTERNAL', message: 'boom', hint: 'fix it' },
     ];
     for (const body of bodies) bus.emit(body);
     await renderer.close();
@@ -84,7 +84,7 @@ describe('terminal renderer', () => {
     renderer.render({ type: 'stage', stage: 'sync', artifact: 'hello', status: 'end', durationMs: 40, ...at('2025-01-01T00:00:00.040Z') });
     renderer.render({ type: 'iteration', n: 2, status: 'ok', durationMs: 90, ...at('2025-01-01T00:00:00.090Z') });
     renderer.render({ type: 'stage', stage: 'build', artifact: 'hello', status: 'error', durationMs: 500, ...at('2025-01-01T00:00:01.000Z') });
-    renderer.render({ type: 'error', code: 'BUILD', message: 'docker build failed', hint: 'see the log above', artifact: 'hello', stage: 'build', ...at('2025-01-01T00:00:01.000Z') });
+    renderer.render({ type: 'error', code: 'DOCKER_BUILD_FAILED', message: 'docker build failed', hint: 'see the log above', artifact: 'hello', stage: 'build', ...at('2025-01-01T00:00:01.000Z') });
     renderer.render({ type: 'iteration', n: 3, status: 'error', durationMs: 600, stages: [{ stage: 'build', durationMs: 500 }], reason: 'build failed', ...at('2025-01-01T00:00:01.000Z') });
     await renderer.close();
     expect(err.text.split('\n')).toEqual([
