@@ -9,7 +9,7 @@ import { APPLIED_FROM_ANNOTATION, APPLY_ID_ANNOTATION, labelSelector } from '../
 import { containerImagesOf } from '../render/images.js';
 import type { KubeObject } from '../render/types.js';
 import { FIELD_MANAGER, type AppliedObject } from './apply.js';
-import { refKey, refName, type DeployApi, type ObjectRef } from './api.js';
+import { refName, type DeployApi, type ObjectRef } from './api.js';
 import { describeProblem, isFatal, podProblem, problemHint, type PodLike, type PodProblem } from './diagnose.js';
 import { explainKubeError } from './errors.js';
 import { verdictRule, type Verdict, type Workload } from './rollout.js';

@@ -43,12 +43,6 @@ function ownFiles(): OwnFile[] {
   return own;
 }
 
-/** Also treat the file open as `fd` as written by this process (a log file it opens; tests). */
-export function addOwnOutputFd(fd: number): void {
-  const file = describeFd(fd);
-  if (file) ownFiles().push(file);
-}
-
 /**
  * Whether the file at `absPath` is one this process writes. `stats` (an lstat the caller already
  * has) saves the lookup; without it, a path compare, and an lstat only when an identity is all we know.

@@ -1,6 +1,6 @@
 /**
- * The deploy half of the pipeline, callable per iteration: render → apply → prune → status, and
- * `runPipeline` which builds first. Orchestration only; each stage lives in render/ or deploy/.
+ * The deploy half of the pipeline, callable per iteration: render → apply → prune → status.
+ * Orchestration only; each stage lives in render/ or deploy/.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -114,13 +114,4 @@ function deployHookRun(ctx: PipelineContext, builds: readonly BuildResult[], whe
       builds,
     }),
   };
-}
-
-/** Builds every artifact, then deploys the results. */
-export async function runPipeline(ctx: PipelineContext, options: { push?: boolean } = {}): Promise<{ builds: BuildResult[]; deployed: DeployOutcome }> {
-  const { buildArtifacts } = await import('../build/index.js');
-  const builds = await buildArtifacts({ loaded: ctx.loaded, emit: ctx.emit, signal: ctx.signal, push: options.push });
-  ctx.signal.throwIfAborted();
-  const deployed = await deployBuilt(ctx, builds);
-  return { builds, deployed };
 }

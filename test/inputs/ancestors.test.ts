@@ -6,13 +6,12 @@ import type { ArtifactConfig } from '../../src/config/types.js';
 import { removeTemps, tempDir, writeTree } from '../support/tmp.js';
 import {
   artifactInputDigest,
-  compileInputs,
   createInputClassifier,
   createInputDirFilter,
   definitionFolders,
-  isArtifactInput,
   listArtifactInputs,
 } from '../../src/inputs/index.js';
+import { compileInputs, isArtifactInput } from './rules.js';
 import { gitWorkTreeRoot } from '../../src/inputs/git-ancestors.js';
 
 afterEach(removeTemps);
@@ -118,7 +117,7 @@ describe('.gitignore files above the context', () => {
   it('a context git ignores as a whole keeps its inputs (only its own .gitignore applies)', async () => {
     const repo = await tree({ ...app, '.gitignore': 'examples/\n*.go\n', 'examples/go/app/.gitignore': 'bin/\n' }, { git: true });
     const artifact = goArtifact(join(repo, 'examples/go/app'));
-    expect(paths(await compileInputs(artifact))).toEqual(['go.mod', 'main.go']);
+    expect(compileInputs(artifact, await listArtifactInputs(artifact))).toEqual(['go.mod', 'main.go']);
     expect(paths(await listArtifactInputs(artifact))).not.toContain('bin/app');
   });
 

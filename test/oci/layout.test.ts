@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ociInputFiles } from '../../src/build/oci/index.js';
+import { listArtifactInputs } from '../../src/inputs/index.js';
 import { buildOci, ociArtifact, tempDir } from '../support/oci-fixtures.js';
 
 let temp: Awaited<ReturnType<typeof tempDir>>;
@@ -38,6 +38,6 @@ describe('oci builder without push', () => {
 
   it('lists the input files of an oci artifact, tolerating outputs that do not exist yet', async () => {
     const artifact = ociArtifact('site', temp.dir, { layers: [{ from: 'www', to: '/srv/www' }, { from: 'bin/server', to: '/server' }] });
-    expect(await ociInputFiles(artifact)).toEqual([join(temp.dir, 'www', 'index.html')]);
+    expect((await listArtifactInputs(artifact)).map((f) => f.path)).toEqual(['www/index.html']);
   });
 });

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { ArtifactConfig } from '../../src/config/types.js';
-import { addOwnOutputFd } from '../../src/inputs/own-outputs.js';
-import { listArtifactInputs } from '../../src/inputs/index.js';
 import { isEmptyPlan, noSelfWrites, plan, type ArtifactRules, type FileChange, type PlanInput, type PlanState } from '../../src/plan/index.js';
 import { artifactRules } from '../../src/plan/rules.js';
 import { compileSyncRules, mapSyncPath } from '../../src/sync/map.js';
@@ -221,21 +218,6 @@ describe('plan: inputs outside the context (the same rules as the input digest)'
 
   it('other files beside an outside Dockerfile or above the context are no input', () => {
     expect(isEmptyPlan(plan(input([w('docker/README'), w('notes.txt'), w('.gitattributes')])))).toBe(true);
-  });
-});
-
-describe('plan: files devloop itself writes', () => {
-  it('stdout redirected into a context is no input for the plan nor the digest', async () => {
-    const file = at('quote/events.json');
-    const fd = openSync(file, 'w');
-    try {
-      expect(plan(input([w('quote/events.json')])).actions).toHaveLength(1); // any other file there is an input
-      addOwnOutputFd(fd);
-      expect(isEmptyPlan(plan(input([w('quote/events.json')])))).toBe(true);
-      expect((await listArtifactInputs(quoteConfig())).map((f) => f.path)).toEqual(['www/index.html']);
-    } finally {
-      closeSync(fd);
-    }
   });
 });
 

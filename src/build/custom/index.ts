@@ -14,7 +14,7 @@ import { link, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageBuilder, ImageBuildRequest } from '../types.js';
-import { DevloopError, firstLine } from '../../errors.js';
+import { DevloopError } from '../../errors.js';
 import { timedStage } from '../../events/bus.js';
 import { abortError, CommandFailedError, runUserCommand } from '../../compile/index.js';
 import { runStreaming } from '../../util/process.js';

@@ -7,11 +7,9 @@ import { join } from 'node:path';
 import { DevloopError } from '../../errors.js';
 import { timedStage } from '../../events/bus.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import type { ArtifactConfig } from '../../config/types.js';
 import type { ImageBuilder, ImageBuildRequest } from '../types.js';
 import { assembleImage, ociConfigOf, type AssembledImage } from './assemble.js';
 import { pushImage } from './push.js';
-import { collectLayerFiles } from './sources.js';
 import { collectGarbage, recordArtifactBlobs } from './gc.js';
 import { sha256Digest } from '../../registry/blob-source.js';
 import { RegistryClient } from '../../registry/client.js';
@@ -82,25 +80,6 @@ async function pushChecked(image: AssembledImage, reference: string, request: Im
     throw new DevloopError('REGISTRY_DIGEST_MISMATCH', `registry stored ${request.repo}:${reference} under a different digest than built`);
   }
   return summary.digest;
-}
-
-/**
- * The files an oci artifact's image is made of (layer sources expanded, symlinks followed), as
- * absolute paths — for input digests and watching. Layers whose sources do not exist yet (the
- * compile step has not run) contribute nothing rather than failing.
- */
-export async function ociInputFiles(artifact: ArtifactConfig): Promise<string[]> {
-  const oci = ociConfigOf(artifact);
-  const files = new Set<string>();
-  for (const layer of oci.layers) {
-    try {
-      for (const f of await collectLayerFiles(artifact.context, layer)) if (f.source) files.add(f.source);
-    } catch (error) {
-      if (error instanceof DevloopError && (error.code === 'OCI_LAYER_EMPTY' || error.code === 'OCI_LAYER_MISSING')) continue;
-      throw error;
-    }
-  }
-  return [...files].sort();
 }
 
 /** Records the blobs this image uses and drops old unreferenced ones; never fails the build. */
