@@ -16,7 +16,7 @@ const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 
 /** Git's view of a mode: symlink, executable or plain. Umask differences between machines vanish. */
-export function normalizedMode(mode: number): number {
+function normalizedMode(mode: number): number {
   if ((mode & S_IFMT) === S_IFLNK) return S_IFLNK;
   return mode & 0o111 ? 0o100755 : 0o100644;
 }

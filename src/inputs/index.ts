@@ -15,7 +15,7 @@ import { walkInputs, type InputFile, type InputKinds } from './walk.js';
 export type { InputFile, InputKinds } from './walk.js';
 export { createInputClassifier, createInputDirFilter } from './walk.js';
 export { createChangeClassifier, definitionFolders, type ChangeClassifier, type InputChange } from './change.js';
-export { normalizedMode, canonicalJson } from './digest.js';
+export { canonicalJson } from './digest.js';
 export { FileHashCache } from './hash-cache.js';
 import type { FileHashCache } from './hash-cache.js';
 

@@ -92,9 +92,9 @@ describe('oci builder for several platforms', () => {
     const artifact = ociArtifact('multi', dir, { platform: '', layers: [{ from: 'www', to: '/www' }] });
     const repo = `${registry}/devloop-test/multi-${Date.now()}`;
     const { events } = await (async () => {
-      const { buildOciImage } = await import('../../src/build/oci/index.js');
+      const { ociBuilder } = await import('../../src/build/oci/index.js');
       const recorded: unknown[] = [];
-      const out = await buildOciImage({ artifact, repo, tag: 't1', push: true, registry: { insecureRegistries: [] }, projectDir: dir, emit: (e) => recorded.push(e), signal: new AbortController().signal, platforms: ['linux/amd64', 'linux/arm64'] });
+      const out = await ociBuilder.build({ artifact, repo, tag: 't1', push: true, registry: { insecureRegistries: [] }, projectDir: dir, emit: (e) => recorded.push(e), signal: new AbortController().signal, platforms: ['linux/amd64', 'linux/arm64'] });
       return { events: recorded, digest: out.digest };
     })();
     const index = await RegistryClient.forRepository(repo, { insecureRegistries: [] }).getManifest('t1');

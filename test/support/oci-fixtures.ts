@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArtifactConfig, OciBuildConfig } from '../../src/config/types.js';
 import type { DevloopEventBody } from '../../src/events/types.js';
-import { buildOciImage } from '../../src/build/oci/index.js';
+import { ociBuilder } from '../../src/build/oci/index.js';
 
 export function ociArtifact(image: string, context: string, oci: Partial<OciBuildConfig>): ArtifactConfig {
   return {
@@ -24,7 +24,7 @@ export interface BuildRun {
 /** Runs the real builder with the project folder `projectDir`. */
 export async function buildOci(artifact: ArtifactConfig, projectDir: string, repo: string, tag: string, push = true): Promise<BuildRun> {
   const events: DevloopEventBody[] = [];
-  const { digest } = await buildOciImage({
+  const { digest } = await ociBuilder.build({
     artifact,
     repo,
     tag,

@@ -16,10 +16,6 @@ import { RegistryClient } from '../../registry/client.js';
 import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../registry/media-types.js';
 import { canonicalBytes, parsePlatform } from './image.js';
 
-export { assembleImage, type AssembledImage } from './assemble.js';
-export { pushImage, type PushSummary } from './push.js';
-export { collectLayerFiles, type LayerFile } from './sources.js';
-
 /** Where the builder keeps its blob store / OCI image layout, below the project. */
 export function ociStoreDir(projectDir: string): string {
   return join(projectDir, '.devloop', 'oci');
@@ -30,7 +26,7 @@ export const ociBuilder: ImageBuilder = {
   build: buildOciImage,
 };
 
-export async function buildOciImage(request: ImageBuildRequest): Promise<{ digest?: string }> {
+async function buildOciImage(request: ImageBuildRequest): Promise<{ digest?: string }> {
   const { artifact, emit, signal } = request;
   const store = ociStoreDir(request.projectDir);
   const oci = ociConfigOf(artifact);
