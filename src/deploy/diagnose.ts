@@ -68,8 +68,6 @@ export function isFatal(problem: PodProblem): boolean {
   return problem.kind !== 'not-ready';
 }
 
-export { registryOf };
-
 /** One line explaining a problem, prefixed by the workload ("deployment/hello"). */
 export function describeProblem(workload: string, problem: PodProblem): string {
   switch (problem.kind) {

@@ -6,9 +6,6 @@ import type { ImagePathRule } from '../config/types.js';
 import { splitImageReference } from '../registry/reference.js';
 import type { ImageReplacement, KubeObject } from './types.js';
 
-/** Kept under its old name for callers of the render module; the owner is registry/reference.ts. */
-export { splitImageReference as parseImageReference };
-
 /** The replacement for `reference`, or undefined when it names no artifact or is pinned by digest. */
 export function replacementFor(reference: string, replacements: readonly ImageReplacement[]): string | undefined {
   const parsed = splitImageReference(reference);

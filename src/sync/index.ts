@@ -88,8 +88,6 @@ export async function checkSyncSources(context: string, copies: readonly Pick<Sy
   }
 }
 
-export { sameImage };
-
 async function syncContainer(request: SyncRequest, target: ExecTarget): Promise<void> {
   const { kube, signal, build } = request;
   const byDest = new Map<string, SyncCopy[]>();

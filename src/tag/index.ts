@@ -6,8 +6,6 @@ import type { TagPolicy } from '../config/types.js';
 import { ConfigError, DevloopError } from '../errors.js';
 import { hasRegistryHost } from '../registry/reference.js';
 
-export { hasRegistryHost };
-
 /** `defaultRepo/image`, unless `image` already names a registry host (or there is no defaultRepo). */
 export function imageRepository(defaultRepo: string, image: string): string {
   const repo = defaultRepo.replace(/\/+$/, '');
