@@ -1,7 +1,10 @@
+/** What a duration looks like (after trimming); also the pattern of the JSON Schema. */
+export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
+
 /** "120s", "2m", "500ms", "1m30s", "1h" → milliseconds; undefined when not a duration. */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(trimmed)) return undefined;
+  if (!DURATION_PATTERN.test(trimmed)) return undefined;
   const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
   for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(match[1]) * unit[match[2]!]!;

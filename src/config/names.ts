@@ -1,26 +1,16 @@
 /** Name rules shared by validation, `init` and `diagnose`. Pure. */
 import { posix } from 'node:path';
+import { isRepositoryName, PATH_COMPONENT, REGISTRY_HOST, splitImageReference } from '../registry/reference.js';
 import type { Issue } from './validate.js';
-
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const DOMAIN = /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]+)?$/;
-
-/** The registry host of an image or repo reference ("127.0.0.1:5000/x" → "127.0.0.1:5000"), or undefined. */
-export function registryHost(reference: string): string | undefined {
-  const slash = reference.indexOf('/');
-  if (slash < 0) return undefined;
-  const first = reference.slice(0, slash);
-  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
-}
 
 /** A repository name without tag or digest, optionally with a registry host: `hello`, `127.0.0.1:5000/team/hello`. */
 export function checkImageName(name: string): Issue | undefined {
   const hint = 'lowercase letters, digits and . _ - separators, optionally prefixed by a registry host; no tag (devloop computes it)';
   if (name === '') return { message: 'must not be empty', hint };
-  if (/[@]/.test(name) || /:[^/]*$/.test(name.slice(name.lastIndexOf('/') + 1))) {
+  if (name.includes('@') || splitImageReference(name).tag !== undefined) {
     return { message: `image "${name}" must not carry a tag or digest`, hint };
   }
-  return isRepository(name) ? undefined : { message: `invalid image name "${name}"`, hint };
+  return isRepositoryName(name) ? undefined : { message: `invalid image name "${name}"`, hint };
 }
 
 /** defaultRepo: a registry host with an optional path (`127.0.0.1:5000`, `ghcr.io/team`) or empty. */
@@ -28,19 +18,9 @@ export function checkDefaultRepo(repo: string): Issue | undefined {
   if (repo === '') return undefined;
   const hint = 'a registry host with optional path, e.g. 127.0.0.1:5000 or ghcr.io/team';
   const [host, ...rest] = repo.replace(/\/+$/, '').split('/');
-  if (!host || !DOMAIN.test(host)) return { message: `invalid registry "${repo}"`, hint };
-  if (rest.some((component) => !COMPONENT.test(component))) return { message: `invalid repository path in "${repo}"`, hint };
+  if (!host || !REGISTRY_HOST.test(host)) return { message: `invalid registry "${repo}"`, hint };
+  if (rest.some((component) => !PATH_COMPONENT.test(component))) return { message: `invalid repository path in "${repo}"`, hint };
   return undefined;
-}
-
-function isRepository(name: string): boolean {
-  const parts = name.split('/');
-  const host = registryHost(name);
-  if (host !== undefined) {
-    if (!DOMAIN.test(host)) return false;
-    parts.shift();
-  }
-  return parts.length > 0 && parts.every((component) => COMPONENT.test(component));
 }
 
 /** DNS-1123 label: what metadata.name must be (it ends up in labels and object names). */

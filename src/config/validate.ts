@@ -206,10 +206,13 @@ function validateObject(
   return schema.finish(out, ctx, value);
 }
 
+/** A file mode written as text; also the pattern of the JSON Schema. */
+export const FILE_MODE_PATTERN = /^0?[0-7]{1,4}$/;
+
 function fileMode(value: unknown, env: ValidateEnv, place: Place, fail: (message: string, hint?: string) => undefined): number | undefined {
   const hint = 'write modes in octal: 0o755 or "0755"';
   if (typeof value === 'string') {
-    if (!/^0?[0-7]{1,4}$/.test(value)) return fail(`expected an octal file mode, got "${value}"`, hint);
+    if (!FILE_MODE_PATTERN.test(value)) return fail(`expected an octal file mode, got "${value}"`, hint);
     return parseInt(value, 8);
   }
   if (typeof value === 'number' && Number.isInteger(value)) {

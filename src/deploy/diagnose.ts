@@ -2,6 +2,7 @@
  * Why pods are not becoming healthy, read from their status (pure): image pulls, crash loops,
  * scheduling, container config. Decides which problems end the wait at once.
  */
+import { registryOf } from '../registry/reference.js';
 
 export interface PodLike {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; ownerReferences?: { uid?: string; kind?: string; name?: string }[]; [key: string]: unknown };
@@ -65,14 +66,6 @@ export function podProblem(pod: PodLike): PodProblem | undefined {
 /** Problems that will not fix themselves within a status check: stop waiting and explain. */
 export function isFatal(problem: PodProblem): boolean {
   return problem.kind !== 'not-ready';
-}
-
-/** The registry host an image is pulled from ("docker.io" when the reference names none). */
-export function registryOf(image: string): string {
-  const slash = image.indexOf('/');
-  if (slash < 0) return 'docker.io';
-  const first = image.slice(0, slash);
-  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io';
 }
 
 /** One line explaining a problem, prefixed by the workload ("deployment/hello"). */

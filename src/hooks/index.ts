@@ -7,6 +7,7 @@
 import type { BuildResult } from '../build/types.js';
 import type { BuildConfig, HookConfig } from '../config/types.js';
 import { imageRepository } from '../tag/index.js';
+import { isTaggedReferenceTo, sameImage } from '../registry/reference.js';
 import type { Emit } from '../events/bus.js';
 import { DevloopError, firstLine, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
@@ -124,10 +125,10 @@ async function inContainers(hook: HookConfig, name: string, run: HookRun): Promi
   const known = cluster.buildConfig.artifacts.map((a) => a.image);
   if (!known.includes(image)) throw new DevloopError('HOOK_NO_ARTIFACT', `${who}: no artifact "${image}"`, { hint: `artifacts: ${known.join(', ') || 'none'}` });
   const repo = build?.repo ?? imageRepository(cluster.buildConfig.defaultRepo, image);
-  const { runningContainers, sameImage } = await import('../sync/index.js');
+  const { runningContainers } = await import('../sync/index.js');
   const { execInContainer } = await import('../sync/exec.js');
   const targets = await runningContainers(cluster.kube, cluster.namespaces, cluster.labelSelector, (ref) =>
-    build ? sameImage(ref, build) : ref.startsWith(`${repo}:`) || ref.startsWith(`${repo}@`),
+    build ? sameImage(ref, build) : isTaggedReferenceTo(ref, repo),
   );
   if (targets.length === 0) return `no running container of ${image}`;
   const argv = typeof hook.command === 'string' ? ['sh', '-c', hook.command] : hook.command;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DevloopError } from '../errors.js';
+import { isDockerHub } from './reference.js';
 
 /**
  * Credentials for one registry. `source` says where they came from (a file and key, or a helper
@@ -83,7 +84,7 @@ export async function lookupCredential(registry: string, env: NodeJS.ProcessEnv 
 
 /** The keys docker may have written for a registry: the host, and Docker Hub's legacy URL. */
 function configKeys(registry: string): string[] {
-  if (registry === 'registry-1.docker.io' || registry === 'docker.io' || registry === 'index.docker.io') {
+  if (isDockerHub(registry)) {
     return ['index.docker.io', 'docker.io', 'registry-1.docker.io'];
   }
   return [registry];

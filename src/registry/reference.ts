@@ -1,3 +1,7 @@
+/**
+ * The one owner of image references: every parse, split, registry-host lookup and "same image"
+ * comparison in devloop goes through here, so docker's normalisation rules live in one place.
+ */
 import { DevloopError } from '../errors.js';
 
 /** A parsed image reference: `host[:port]/path[:tag][@sha256:…]`. */
@@ -10,11 +14,98 @@ export interface ImageReference {
   digest?: string;
 }
 
+/** A reference split as written, without validation or defaults: `repository` keeps its host. */
+export interface ReferenceParts {
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+/** The registry an image without a host is pulled from, as people write it. */
+export const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_API = 'registry-1.docker.io';
 
+/** One path component of a repository name (OCI distribution grammar). */
+export const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** A registry host: DNS name or localhost, optional port. */
+export const REGISTRY_HOST = /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::[0-9]+)?$/;
+
 /**
- * Splits an image reference the way docker does: the first path component is a registry host
- * when it contains "." or ":" or is "localhost"; otherwise the image is on Docker Hub.
+ * The registry host a reference names, or undefined (Docker Hub). Docker's rule: the first path
+ * component is a host when it contains "." or ":" or is "localhost" ("[…]" is an IPv6 literal).
+ */
+export function namedRegistry(reference: string): string | undefined {
+  const slash = reference.indexOf('/');
+  if (slash < 0) return undefined;
+  const first = reference.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[') ? first : undefined;
+}
+
+/** Docker Hub under any of its names (as written, the legacy index, or the API host). */
+export function isDockerHub(registry: string): boolean {
+  return registry === DOCKER_HUB || registry === 'index.docker.io' || registry === DOCKER_HUB_API;
+}
+
+export function hasRegistryHost(reference: string): boolean {
+  return namedRegistry(reference) !== undefined;
+}
+
+/** The registry host for messages: as written, or "docker.io" when the reference names none. */
+export function registryOf(reference: string): string {
+  return namedRegistry(reference) ?? DOCKER_HUB;
+}
+
+/**
+ * Splits `repository[:tag][@digest]` as written (the tag is after the last ":" of the last path
+ * component, so a host port is never a tag). No validation, no defaults: for matching references
+ * found in manifests and pods.
+ */
+export function splitImageReference(reference: string): ReferenceParts {
+  const at = reference.indexOf('@');
+  const digest = at >= 0 ? reference.slice(at + 1) : undefined;
+  const named = at >= 0 ? reference.slice(0, at) : reference;
+  const colon = named.lastIndexOf(':');
+  if (colon <= named.lastIndexOf('/')) return { repository: named, digest };
+  return { repository: named.slice(0, colon), tag: named.slice(colon + 1), digest };
+}
+
+/** A repository name without tag or digest, optionally with a registry host: `hello`, `127.0.0.1:5000/team/hello`. */
+export function isRepositoryName(name: string): boolean {
+  const parts = name.split('/');
+  const host = namedRegistry(name);
+  if (host !== undefined) {
+    if (!REGISTRY_HOST.test(host)) return false;
+    parts.shift();
+  }
+  return parts.length > 0 && parts.every((component) => PATH_COMPONENT.test(component));
+}
+
+/** What a built image is known by: its repository, tag, registry digest (when pushed) and full ref. */
+export interface BuiltImageReference {
+  repo: string;
+  tag: string;
+  digest?: string;
+  ref: string;
+}
+
+/** Whether an image reference (e.g. a pod's) is the build's: by digest when both have one, else repo + tag. */
+export function sameImage(image: string, build: BuiltImageReference): boolean {
+  if (image === build.ref) return true;
+  const parts = splitImageReference(image);
+  if (parts.repository !== build.repo) return false;
+  if (parts.digest && build.digest) return parts.digest === build.digest;
+  return parts.tag !== undefined && parts.tag === build.tag;
+}
+
+/** `ref` names `repo` with an explicit tag or digest (what devloop deploys), for when no build says which. */
+export function isTaggedReferenceTo(ref: string, repo: string): boolean {
+  const parts = splitImageReference(ref);
+  return parts.repository === repo && (parts.tag !== undefined || parts.digest !== undefined);
+}
+
+/**
+ * Parses and validates a reference the way docker normalises it: Docker Hub names get the
+ * registry API host and "library/", a reference with neither tag nor digest gets "latest".
  */
 export function parseImageReference(reference: string): ImageReference {
   let rest = reference.trim();
@@ -29,18 +120,18 @@ export function parseImageReference(reference: string): ImageReference {
       });
     }
   }
-  const slash = rest.indexOf('/');
-  const first = slash >= 0 ? rest.slice(0, slash) : '';
+  const host = namedRegistry(rest);
   let registry: string;
   let path: string;
-  if (slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['))) {
-    registry = first;
-    path = rest.slice(slash + 1);
+  if (host !== undefined) {
+    registry = host;
+    path = rest.slice(host.length + 1);
   } else {
     registry = DOCKER_HUB_API;
     path = rest.includes('/') ? rest : `library/${rest}`;
   }
-  if (registry === 'docker.io' || registry === 'index.docker.io') {
+  // Only the names people write get "library/" (docker does the same); the API host is taken as is.
+  if (registry === DOCKER_HUB || registry === 'index.docker.io') {
     registry = DOCKER_HUB_API;
     if (!path.includes('/')) path = `library/${path}`;
   }
@@ -50,7 +141,7 @@ export function parseImageReference(reference: string): ImageReference {
     tag = path.slice(colon + 1);
     path = path.slice(0, colon);
   }
-  if (!path || !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(path)) {
+  if (!path || !path.split('/').every((component) => PATH_COMPONENT.test(component))) {
     throw new DevloopError('IMAGE_REFERENCE', `invalid repository name in image reference "${reference}"`, {
       hint: 'repository names are lowercase letters, digits and separators (. _ - /)',
     });

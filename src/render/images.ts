@@ -3,24 +3,14 @@
  * replaced by the built immutable reference. Pure; mutates the object it is given.
  */
 import type { ImagePathRule } from '../config/types.js';
+import { splitImageReference } from '../registry/reference.js';
 import type { ImageReplacement, KubeObject } from './types.js';
-
-/** Splits "host:5000/a/b:tag" into repository and tag; digests are reported separately. */
-export function parseImageReference(reference: string): { repository: string; tag?: string; digest?: string } {
-  const at = reference.indexOf('@');
-  const digest = at >= 0 ? reference.slice(at + 1) : undefined;
-  const named = at >= 0 ? reference.slice(0, at) : reference;
-  const lastSlash = named.lastIndexOf('/');
-  const colon = named.indexOf(':', lastSlash + 1);
-  if (colon < 0) return { repository: named, digest };
-  return { repository: named.slice(0, colon), tag: named.slice(colon + 1), digest };
-}
 
 /** The replacement for `reference`, or undefined when it names no artifact or is pinned by digest. */
 export function replacementFor(reference: string, replacements: readonly ImageReplacement[]): string | undefined {
-  const parsed = parseImageReference(reference);
+  const parsed = splitImageReference(reference);
   if (parsed.digest) return undefined; // pinned on purpose: never touch it
-  const match = replacements.find((r) => r.image === reference || parseImageReference(r.image).repository === parsed.repository);
+  const match = replacements.find((r) => r.image === reference || splitImageReference(r.image).repository === parsed.repository);
   return match?.ref;
 }
 

@@ -14,6 +14,7 @@ import { execInContainer, type ExecResult, type ExecTarget } from './exec.js';
 import { isInside } from './map.js';
 import { resolveInside } from '../util/inside.js';
 import { syncArchive } from './tar.js';
+import { sameImage } from '../registry/reference.js';
 
 export class SyncUnavailable extends DevloopError {
   constructor(image: string, detail: string) {
@@ -85,20 +86,6 @@ export async function checkSyncSources(context: string, copies: readonly Pick<Sy
       hint: 'sync copies files from inside the context only; copy the file in, or make the link point inside it',
     });
   }
-}
-
-/** Whether a pod's image reference is the build's (by digest when both have one, else repo + tag). */
-export function sameImage(image: string, build: Pick<BuildResult, 'repo' | 'tag' | 'digest' | 'ref'>): boolean {
-  if (image === build.ref) return true;
-  const at = image.indexOf('@');
-  const digest = at >= 0 ? image.slice(at + 1) : undefined;
-  const name = at >= 0 ? image.slice(0, at) : image;
-  const colon = name.lastIndexOf(':');
-  const hasTag = colon > name.lastIndexOf('/');
-  const repo = hasTag ? name.slice(0, colon) : name;
-  if (repo !== build.repo) return false;
-  if (digest && build.digest) return digest === build.digest;
-  return hasTag && name.slice(colon + 1) === build.tag;
 }
 
 async function syncContainer(request: SyncRequest, target: ExecTarget): Promise<void> {

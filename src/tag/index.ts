@@ -4,25 +4,13 @@
  */
 import type { TagPolicy } from '../config/types.js';
 import { ConfigError, DevloopError } from '../errors.js';
-
-/** True when the first path component names a registry host (has a dot or a port, or is localhost). */
-export function hasRegistryHost(image: string): boolean {
-  const slash = image.indexOf('/');
-  if (slash < 0) return false;
-  const first = image.slice(0, slash);
-  return first.includes('.') || first.includes(':') || first === 'localhost';
-}
+import { hasRegistryHost } from '../registry/reference.js';
 
 /** `defaultRepo/image`, unless `image` already names a registry host (or there is no defaultRepo). */
 export function imageRepository(defaultRepo: string, image: string): string {
   const repo = defaultRepo.replace(/\/+$/, '');
   if (!repo || hasRegistryHost(image)) return image;
   return `${repo}/${image}`;
-}
-
-/** Registry host of a repository ("127.0.0.1:5000/hello" → "127.0.0.1:5000"; "hello" → docker.io). */
-export function registryHost(repo: string): string {
-  return hasRegistryHost(repo) ? repo.slice(0, repo.indexOf('/')) : 'docker.io';
 }
 
 /** Length of the hex prefix of the input digest used as the tag. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { daemonSetVerdict, deploymentVerdict, jobVerdict, podVerdict, statefulSetVerdict } from '../../src/deploy/rollout.js';
-import { describeProblem, podProblem, registryOf, type PodLike } from '../../src/deploy/diagnose.js';
+import { describeProblem, podProblem, type PodLike } from '../../src/deploy/diagnose.js';
+import { registryOf } from '../../src/registry/reference.js';
 
 const meta = (generation = 2) => ({ name: 'hello', generation });
 

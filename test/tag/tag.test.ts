@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
-import { dateTimeTag, gitState, hasRegistryHost, imageRepository, policyUsesGit, policyUsesTime, renderTag } from '../../src/tag/index.js';
+import { hasRegistryHost } from '../../src/registry/reference.js';
+import { dateTimeTag, gitState, imageRepository, policyUsesGit, policyUsesTime, renderTag } from '../../src/tag/index.js';
 
 const digest = 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
 const now = new Date('2024-05-06T07:08:09.123Z');

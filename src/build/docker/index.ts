@@ -14,6 +14,7 @@ import type { ArtifactConfig } from '../../config/types.js';
 import { abortError, CommandFailedError } from '../../compile/index.js';
 import { displayCommand, runStreaming, type StreamingResult } from '../../util/process.js';
 import { pingRegistry } from '../head.js';
+import { registryOf } from '../../registry/reference.js';
 import { classifyDockerFailure, meaningfulLines, parsePullFailure, parsePushDigest, type DockerFailure, type PullFailure } from './output.js';
 
 export interface DockerBuilderOptions {
@@ -124,7 +125,7 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
 
   function failure(image: string, what: string, argv: string[], result: StreamingResult, kind: DockerFailure, repo: string): DevloopError {
     const last = meaningfulLines(result.tail).at(-1) ?? '';
-    const host = repo.includes('/') ? repo.slice(0, repo.indexOf('/')) : repo;
+    const host = registryOf(repo);
     switch (kind) {
       case 'daemon':
         return new DevloopError('DOCKER_UNAVAILABLE', `${image}: cannot connect to the Docker daemon (\`docker ${argv[0]}\`)`, {
@@ -219,7 +220,7 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
           const ping = await pingRegistry(request.repo, request.registry ?? { insecureRegistries: [] }, signal);
           if (signal.aborted) throw abortError(signal);
           if (ping.kind !== 'ok') {
-            const host = request.repo.slice(0, request.repo.indexOf('/'));
+            const host = registryOf(request.repo);
             if (attempt < attempts) {
               await retry(ping.kind === 'server' ? `registry ${host} answered ${ping.status}` : `registry ${host} is unreachable (${ping.reason})`);
               continue;

@@ -1,5 +1,5 @@
 /** Reading Docker CLI output: the pushed digest and what kind of failure a tail of lines shows. Pure. */
-import { registryHost } from '../../tag/index.js';
+import { registryOf } from '../../registry/reference.js';
 
 /** `latest: digest: sha256:… size: 528` → sha256:… */
 export function parsePushDigest(lines: string[]): string | undefined {
@@ -57,7 +57,7 @@ export function parsePullFailure(tail: string[], buildArgs: Record<string, strin
   const image = expandArgs(written, buildArgs);
   const url = /\bhttps?:\/\/([^/"\s?]+)/.exec(detail)?.[1];
   const lookup = /\blookup ([^\s:]+)(?: on |: )/.exec(detail)?.[1];
-  const host = url ?? lookup ?? registryHost(image);
+  const host = url ?? lookup ?? registryOf(image);
   const reason = NETWORK_REASONS.exec(detail)?.[0];
   let problem: PullProblem = 'other';
   if (/server gave HTTP response to HTTPS client/i.test(detail)) problem = 'https';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { CommandContext } from '../context.js';
 import type { ArtifactConfig, DevloopConfig } from '../../config/types.js';
 import type { DiagnoseEvent } from '../../events/types.js';
-import { registryHost } from '../../config/names.js';
+import { namedRegistry } from '../../registry/reference.js';
 import { firstLine } from '../../errors.js';
 
 const DOCKER_TIMEOUT_MS = 5000;
@@ -30,7 +30,7 @@ export async function diagnose(ctx: CommandContext): Promise<number | void> {
 
 /** defaultRepo's host and every registry host named in artifact images, each once. */
 export function registryHosts(config: DevloopConfig): string[] {
-  const hosts = [registryHost(`${config.build.defaultRepo}/x`), ...config.build.artifacts.map((a) => registryHost(a.image))];
+  const hosts = [namedRegistry(`${config.build.defaultRepo}/x`), ...config.build.artifacts.map((a) => namedRegistry(a.image))];
   return [...new Set(hosts.filter((h): h is string => Boolean(h)))];
 }
 

@@ -6,7 +6,7 @@ import type { LoadedConfig } from '../../config/types.js';
 import { parseDuration } from '../../config/duration.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { CommandContext } from '../context.js';
-import { parseImageReference } from '../../render/images.js';
+import { splitImageReference } from '../../registry/reference.js';
 import { UsageError } from '../../errors.js';
 
 /** Reads `{"builds":[{"image","tag"}]}` (from `devloop build --file-output`); `tag` is the full reference. */
@@ -26,7 +26,7 @@ export async function readBuildArtifacts(file: string, cwd: string): Promise<Bui
     if (typeof image !== 'string' || typeof tag !== 'string' || !image || !tag) {
       throw new UsageError(`--build-artifacts ${file}: builds[${index}] needs string "image" and "tag"`);
     }
-    const parsedRef = parseImageReference(tag);
+    const parsedRef = splitImageReference(tag);
     return { image, repo: parsedRef.repository, tag: parsedRef.tag ?? 'latest', digest: parsedRef.digest, ref: tag, cached: true };
   });
 }
