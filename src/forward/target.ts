@@ -148,7 +148,7 @@ export function followTarget(
   };
 }
 
-/** The pod finished, or it has container statuses and none is running (the kubelet saw them exit). */
+/** The pod finished, or it is terminating and the kubelet reported every container stopped: it never answers again. */
 function hasStopped(pod: V1Pod): boolean {
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return true;
   const statuses = pod.status?.containerStatuses ?? [];
