@@ -33,6 +33,14 @@ export interface BridgeOptions {
   connectTimeoutMs: number;
   /** The client closed its socket, or the forward is closing. */
   signal: AbortSignal;
+  /**
+   * The pod can no longer answer (the pod watch says so): the attempt fails at once. Its stream
+   * cannot be trusted to end by itself: a real kubelet may keep the port-forward of a deleted pod
+   * open, with nothing ever coming back.
+   */
+  podLost?: AbortSignal;
+  /** The WebSocket is open: from now on the client's bytes reach the pod. */
+  onOpen?(): void;
   /** Bytes from the pod, in order. */
   onData(chunk: Buffer): void;
 }
@@ -48,10 +56,13 @@ export function bridgeConnection(portForward: PortForward, input: Readable, opti
       finished = true;
       clearTimeout(timer);
       options.signal.removeEventListener('abort', onAbort);
+      options.podLost?.removeEventListener('abort', onLost);
       if (ws && ws.readyState <= 1) ws.close();
       resolve({ end, responded, error });
     };
     const onAbort = (): void => finish('aborted');
+    // After an answer began, the pod's going ends the stream as its close would; before, it is a failure (replayable).
+    const onLost = (): void => (responded ? finish('closed') : finish('failed', `pod ${options.pod} went away before answering`));
 
     const output = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -76,6 +87,8 @@ export function bridgeConnection(portForward: PortForward, input: Readable, opti
     // The client may be gone already (it connected and closed while an earlier attempt failed).
     if (options.signal.aborted) return finish('aborted');
     options.signal.addEventListener('abort', onAbort, { once: true });
+    if (options.podLost?.aborted) return onLost();
+    options.podLost?.addEventListener('abort', onLost, { once: true });
 
     portForward
       .portForward(options.namespace, options.pod, [options.port], output, errors, input)
@@ -86,6 +99,7 @@ export function bridgeConnection(portForward: PortForward, input: Readable, opti
           return;
         }
         clearTimeout(timer);
+        options.onOpen?.();
         ws.on('error', (error) => finish('failed', `port-forward to pod ${options.pod} failed: ${error.message}`));
         // The error channel carries the kubelet's reason ("error forwarding port 8080 to pod …").
         ws.once('close', () => (errorText.trim() ? finish('failed', errorText.trim()) : finish('closed')));

@@ -156,17 +156,35 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
       }
       tries.set(pod.pod, (tries.get(pod.pod) ?? 0) + 1);
       if (attempt > 1) stats.replayed++;
+      // The pod watch ends an attempt whose pod can no longer answer: its stream may never end by
+      // itself (a deleted pod's port-forward can stay open and silent). Before the stream opens nothing
+      // was sent, so a pod that stopped serving is left at once; after, only a pod that is gone
+      // (deleted from the API, or terminating with every container stopped): a terminating pod
+      // that still runs may yet answer what it received.
+      const podLost = new AbortController();
+      let opened = false;
+      const checkPod = (): void => {
+        const state = target.podState(pod.pod);
+        if (state === 'gone' || (!opened && state === 'not-serving')) podLost.abort();
+      };
+      const unwatch = target.onPods(checkPod);
+      checkPod();
       const result = await bridgeConnection(options.portForward, client.attach(), {
         namespace: resolved.namespace,
         pod: pod.pod,
         port: pod.port,
         connectTimeoutMs: timeouts.connectTimeoutMs,
         signal,
+        podLost: podLost.signal,
+        onOpen: () => {
+          opened = true;
+          checkPod();
+        },
         onData: (chunk) => {
           client.responded();
           socket.write(chunk);
         },
-      });
+      }).finally(unwatch);
       client.detach();
       if (result.end === 'aborted' || signal.aborted) return;
       if (!result.responded && client.replayable && attempt < MAX_ATTEMPTS) {
@@ -185,17 +203,24 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
    * no pod is Ready the connection is held, up to podWaitMs.
    */
   const podFor = async (failedPod: string | undefined, signal: AbortSignal): Promise<TargetPod> => {
+    const deadline = Date.now() + timeouts.podWaitMs;
+    // A waiter is woken with the pod that just became the target; a later event of the same batch
+    // may already have taken it back (Ready, then deleted): only the target as it is now counts.
+    const still = (pod: TargetPod | undefined): TargetPod | undefined => (pod && target.current()?.pod === pod.pod ? target.current() : undefined);
     if (failedPod) {
-      const other = await target.wait(SAME_POD_GRACE_MS, signal, failedPod).catch(() => undefined);
+      const other = still(await target.wait(SAME_POD_GRACE_MS, signal, failedPod).catch(() => undefined));
       if (other) return other;
     }
-    const current = target.current();
-    if (current) return current;
-    if (!waitingAnnounced) {
-      waitingAnnounced = true;
-      event('reconnecting', { message: `no Ready pod yet; holding connections up to ${formatWait(timeouts.podWaitMs)}` });
+    for (;;) {
+      const current = target.current();
+      if (current) return current;
+      if (!waitingAnnounced) {
+        waitingAnnounced = true;
+        event('reconnecting', { message: `no Ready pod yet; holding connections up to ${formatWait(timeouts.podWaitMs)}` });
+      }
+      const next = still(await target.wait(Math.max(0, deadline - Date.now()), signal));
+      if (next) return next;
     }
-    return target.wait(timeouts.podWaitMs, signal);
   };
 
   let closed: Promise<void> | undefined;

@@ -3,19 +3,30 @@
  * new Ready pod the moment the API server reports it, and `wait()` lets a connection that arrives
  * while nothing is Ready be held (bounded) instead of failed.
  */
+import type { V1Pod } from '@kubernetes/client-node';
 import type { KubeClient } from '../kube/client.js';
 import { DevloopError } from '../errors.js';
 import { watchPods, type PodWatch } from './pod-watch.js';
 import type { ResolvedResource } from './resolve.js';
-import { chooseServingPod } from './select.js';
+import { chooseServingPod, isPodServing } from './select.js';
 
 export interface TargetPod {
   pod: string;
   port: number;
 }
 
+/**
+ * What the pod watch says of one pod now: serving (Ready, not terminating, port resolves), listed but
+ * not serving (terminating, not Ready), gone (deleted from the API, or every container of it stopped:
+ * it will never answer again), or unknown (the watch is still listing).
+ */
+export type PodState = 'serving' | 'not-serving' | 'gone' | 'unknown';
+
 export interface ForwardTarget {
   current(): TargetPod | undefined;
+  podState(pod: string): PodState;
+  /** Runs after every change the pod watch reports, whether or not the current target moved. */
+  onPods(listener: () => void): () => void;
   /** Resolves once the pods were listed (so `current()` means something). */
   synced(): Promise<void>;
   /**
@@ -41,31 +52,51 @@ export function followTarget(
   let current: TargetPod | undefined;
   const listeners = new Set<(next: TargetPod | undefined, previous: TargetPod | undefined) => void>();
   const waiters = new Set<(target: TargetPod) => void>();
+  const podListeners = new Set<() => void>();
+  let listed = false;
 
   const recompute = (): void => {
     const best = chooseServingPod(watch.pods(), resolved.portOn);
     const next = best ? { pod: best.candidate.pod.metadata!.name!, port: best.port } : undefined;
-    if (next?.pod === current?.pod && next?.port === current?.port) return;
-    const previous = current;
-    current = next;
-    for (const listener of [...listeners]) listener(next, previous);
-    if (next) for (const wake of [...waiters]) wake(next);
+    if (next?.pod !== current?.pod || next?.port !== current?.port) {
+      const previous = current;
+      current = next;
+      for (const listener of [...listeners]) listener(next, previous);
+      if (next) for (const wake of [...waiters]) wake(next);
+    }
+    for (const listener of [...podListeners]) listener();
   };
   const startWatch = (): void => {
-    watch = watchPods(kube, {
+    listed = false;
+    const started = watchPods(kube, {
       namespace: resolved.namespace,
       labelSelector: resolved.labelSelector,
       fieldSelector: resolved.fieldSelector,
       onError: onWatchError,
       onRecover: onWatchRecover,
     });
-    watch.onChange(recompute);
+    watch = started;
+    // A new watch (new selector) knows no pod until its first list (its first change): until then no pod counts as gone.
+    watch.onChange(() => {
+      if (watch === started) listed = true;
+      recompute();
+    });
   };
   startWatch();
 
   return {
     current: () => current,
     synced: () => watch.synced,
+    podState(name) {
+      const found = watch.pods().find((c) => c.pod.metadata?.name === name);
+      if (!found) return listed ? 'gone' : 'unknown';
+      if (isPodServing(found.pod) && resolved.portOn(found.pod) !== undefined) return 'serving';
+      return hasStopped(found.pod) ? 'gone' : 'not-serving';
+    },
+    onPods(listener) {
+      podListeners.add(listener);
+      return () => podListeners.delete(listener);
+    },
     wait(timeoutMs, signal, notPod) {
       if (current && current.pod !== notPod) return Promise.resolve(current);
       const closed = (): DevloopError => new DevloopError('FORWARD_CLOSED', `${resolved.ref.kind}/${resolved.ref.name}: forward closed`);
@@ -112,8 +143,16 @@ export function followTarget(
     close() {
       watch.close();
       listeners.clear();
+      podListeners.clear();
     },
   };
+}
+
+/** The pod finished, or it is terminating and the kubelet reported every container stopped: it never answers again. */
+function hasStopped(pod: V1Pod): boolean {
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return true;
+  const statuses = pod.status?.containerStatuses ?? [];
+  return Boolean(pod.metadata?.deletionTimestamp) && statuses.length > 0 && statuses.every((c) => !c.state?.running);
 }
 
 /** "400 ms", "1.5s", "30s" */

@@ -66,6 +66,11 @@ function installHandler(cluster: Cluster, seen: Map<string, string[]>): void {
       await cluster.fake.controls.deletePod(cluster.fake.namespace, name);
       return true;
     }
+    if (pods.length === 0 && mode === 'hang') {
+      // Read, never answered: the test deletes this pod meanwhile.
+      await new Promise((resolve) => req.socket.once('close', resolve));
+      return true;
+    }
     if (pods.length === 0 && mode === 'die-after-first-byte') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       await new Promise<void>((resolve) => res.write('partial ', () => resolve()));
@@ -323,6 +328,60 @@ describe('the forward and terminating pods (fake API server)', () => {
       while (terminating() && answers.length < 50) answers.push(await httpGet(forward.localPort));
       expect(answers.length).toBeGreaterThan(0);
       expect(answers.filter((a) => a.includes(victim))).toEqual([]);
+    } finally {
+      await forward.close();
+    }
+  });
+});
+
+describe('the forward and a port-forward that stalls when its pod is deleted (fake API server)', () => {
+  let cluster: Cluster;
+  const seen = new Map<string, string[]>();
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    // As a real v1.26 kubelet did: the stream of a request in flight on a deleted pod stays open, silent.
+    cluster.fake.controls.stallPortForwardsOfGonePods(true);
+    installHandler(cluster, seen);
+    await deployReplicas(cluster, 'stall', 2);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('a request stuck on a pod that is deleted is replayed on the next Ready pod as soon as the pod is gone', async () => {
+    const { forward } = await forwardTo(cluster, 'stall');
+    try {
+      const body = Buffer.from('stuck once');
+      const answer = post(forward.localPort, body, { 'x-id': 'stall-1', 'x-mode': 'hang' }, 5_000);
+      const first = await eventually(() => seen.get('stall-1')?.[0]);
+      const deletedAt = Date.now();
+      await cluster.kube.core.deleteNamespacedPod({ name: first, namespace: cluster.kube.namespace });
+      const [pod, length] = (await answer).split(' ');
+      expect(pod).not.toBe(first);
+      expect(seen.get('stall-1')).toEqual([first, pod]);
+      expect(Number(length)).toBe(body.length);
+      // Moved when the watch said the pod was gone, not at some timeout.
+      expect(Date.now() - deletedAt).toBeLessThan(2_000);
+      expect(forward.stats()).toMatchObject({ failed: 0, replayed: 1 });
+    } finally {
+      await forward.close();
+    }
+  });
+
+  it('a request stuck when every pod is deleted is served by a replacement pod once one is Ready', async () => {
+    const { forward } = await forwardTo(cluster, 'stall', { podWaitMs: 20_000 });
+    try {
+      await waitForServingPods(cluster.fake, 'stall', 2);
+      const answer = post(forward.localPort, Buffer.from('held'), { 'x-id': 'stall-2', 'x-mode': 'hang' }, 5_000);
+      const first = await eventually(() => seen.get('stall-2')?.[0]);
+      // Every pod deleted at once (a replacement round): the request waits for a new one.
+      const pods = cluster.fake.objects.list('Pod', cluster.fake.namespace).filter((p) => p.metadata.name?.startsWith('stall-'));
+      await Promise.all(pods.map((p) => cluster.kube.core.deleteNamespacedPod({ name: p.metadata.name!, namespace: cluster.kube.namespace })));
+      const [pod] = (await answer).split(' ');
+      expect(pods.map((p) => p.metadata.name)).not.toContain(pod);
+      expect(seen.get('stall-2')).toEqual([first, pod]);
+      expect(forward.stats().failed).toBe(0);
     } finally {
       await forward.close();
     }

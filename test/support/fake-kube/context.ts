@@ -55,6 +55,8 @@ export interface SubresourceContext {
   sendJson(res: ServerResponse, code: number, body: unknown): void;
   /** For upgrade requests: write an HTTP error response on the raw socket and close it. */
   rejectUpgrade(socket: Duplex, status: Status): void;
+  /** Whether a port-forward whose pod is deleted stalls (stays open, silent) instead of being reset (controls.stallPortForwardsOfGonePods). */
+  stallWhenPodGone(): boolean;
 }
 
 export const statusHelpers = { statuses, sendStatus, rejectUpgrade, sendJson };

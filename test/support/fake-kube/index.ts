@@ -76,6 +76,12 @@ export interface FakeKubeControls {
   /** Ends every open watch stream (clients must resume from their last resourceVersion). */
   dropWatches(): void;
   setOldServer(old: boolean): void;
+  /**
+   * Port-forwards to a pod that is deleted stall instead of being reset: the WebSocket stays open and
+   * nothing more comes back, no error, no close (seen on a real v1.26 kubelet/containerd for requests
+   * in flight on a deleted pod). Off by default.
+   */
+  stallPortForwardsOfGonePods(on: boolean): void;
   /** A crash or eviction: the pod disappears at once (no graceful termination); its controller replaces it. */
   deletePod(namespace: string, name: string): Promise<void>;
   /** Forget the watch history, so a watch from any older resourceVersion gets 410 Expired. */
@@ -183,6 +189,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       failNextRequests: (n, status, filter) => server.failNext(n, status, filter),
       dropWatches: () => server.dropWatches(),
       setOldServer: (old) => server.setOldServer(old),
+      stallPortForwardsOfGonePods: (on) => server.stallPortForwardsOfGonePods(on),
       deletePod: (ns, name) => kubelet.evict(ns, name),
       compactWatchHistory: () => store.compact(),
       sendBookmarks: () => server.sendBookmarks(),

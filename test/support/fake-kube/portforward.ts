@@ -113,13 +113,17 @@ function serve(ctx: SubresourceContext, ws: WebSocket, ports: number[]): void {
     let grace: NodeJS.Timeout | undefined;
     const finish = (): void => {
       if (done) return;
+      if (stalling()) return;
       done = true;
       clearTimeout(grace);
       conn.destroy();
       finishPort();
     };
-    conn.on('data', (chunk: Buffer) => frame(index * 2, chunk));
+    conn.on('data', (chunk: Buffer) => {
+      if (!stalling()) frame(index * 2, chunk);
+    });
     conn.on('error', (error: NodeJS.ErrnoException) => {
+      if (stalling()) return;
       if (grace) return finish(); // the pod already closed its side; a late write failing is not news
       const what = error.code === 'ECONNREFUSED' ? `dial tcp4 127.0.0.1:${port}: connect: connection refused` : `read tcp4 127.0.0.1:${port}: ${error.code === 'ECONNRESET' ? 'read: connection reset by peer' : error.message}`;
       fail(`failed to execute portforward in network namespace "/var/run/netns/cni-${uid}": ${what}`);
@@ -133,9 +137,24 @@ function serve(ctx: SubresourceContext, ws: WebSocket, ports: number[]): void {
     });
   });
 
+  // controls.stallPortForwardsOfGonePods: once the pod is being deleted, nothing of its side (no
+  // error, no end) reaches the client any more and the stream stays open and silent.
+  let stalled = false;
+  const stalling = (): boolean => {
+    if (stalled) return true;
+    const now = ctx.getPod(ctx.namespace, ctx.name);
+    if (!ctx.stallWhenPodGone() || (now && now.metadata.uid === uid && !now.metadata.deletionTimestamp)) return false;
+    stalled = true;
+    for (const conn of conns) {
+      conn?.removeAllListeners().on('error', () => undefined);
+      conn?.destroy();
+    }
+    conns.length = 0;
+    return true;
+  };
   const podCheck = setInterval(() => {
     const now = ctx.getPod(ctx.namespace, ctx.name);
-    if (now && now.metadata.uid === uid) return;
+    if (stalling() || (now && now.metadata.uid === uid)) return;
     // The pod's network namespace is gone: connections inside it are reset.
     for (const conn of conns) conn?.destroy(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
   }, POD_CHECK_MS);

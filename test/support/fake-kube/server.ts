@@ -162,6 +162,12 @@ export class ApiServer {
     for (const watch of this.watches) watch.bookmark();
   }
 
+  private stallGonePodForwards = false;
+
+  stallPortForwardsOfGonePods(on: boolean): void {
+    this.stallGonePodForwards = on;
+  }
+
   setOldServer(old: boolean): void {
     this.oldServer = old;
   }
@@ -526,6 +532,7 @@ export class ApiServer {
       sendStatus,
       sendJson,
       rejectUpgrade,
+      stallWhenPodGone: () => this.stallGonePodForwards,
     };
   }
 }
