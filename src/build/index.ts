@@ -20,7 +20,7 @@ import { mapBounded } from '../util/concurrency.js';
 import type { KubeClient } from '../kube/client.js';
 import type { HookRun, HookWhen } from '../hooks/index.js';
 import { labelSelector } from '../render/labels.js';
-import { artifactPlatforms, checkBinaries, describeTarget, targetPlatforms, type TargetPlatforms } from './platform.js';
+import { artifactPlatforms, checkBinaries, describeTarget, nodePlatformsCache, targetPlatforms, type TargetPlatforms } from './platform.js';
 import { imageInputs } from '../inputs/index.js';
 
 export type { BuildResult, BuildRunOptions } from './types.js';
@@ -101,14 +101,10 @@ export async function buildArtifacts(options: BuildRunOptions, deps: BuildDepend
     custom: once(async () => (await import('./custom/index.js')).createCustomBuilder({ docker: () => shared.docker() })),
     now: (deps.now ?? (() => new Date()))(),
     // Only build hooks use the cluster: made on first use.
-    kube: options.kube ?? once(async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined })),
+    kube: options.kube ?? once(async () => (await import('../kube/client.js')).kubeClientForConfig(loaded.config)),
     runId: options.runId,
     platforms: once(async () => {
-      const target = await targetPlatforms(config, shared.kube, {
-        file: join(loaded.dir, '.devloop', 'node-platforms.json'),
-        context: loaded.config.deploy.kubeContext,
-        refresh: Boolean(options.kube),
-      });
+      const target = await targetPlatforms(config, shared.kube, nodePlatformsCache(loaded, Boolean(options.kube)));
       const text = describeTarget(target);
       // Said once per change (not on every dev iteration).
       if (text !== lastTargetNotice) emit({ type: 'notice', level: 'info', message: (lastTargetNotice = text) });

@@ -2,12 +2,11 @@
  * The tags a build would produce, without building: what `devloop render` uses when it is given
  * no build output. Same inputs and tag policy as buildArtifacts; references carry no digest.
  */
-import { join } from 'node:path';
 import type { LoadedConfig } from '../config/types.js';
 import { artifactInputDigest, listArtifactInputs } from '../inputs/index.js';
 import { gitState, imageRepository, policyUsesGit, renderTag, type GitState } from '../tag/index.js';
 import type { BuildResult } from './types.js';
-import { artifactPlatforms, targetPlatforms, type TargetPlatforms } from './platform.js';
+import { artifactPlatforms, nodePlatformsCache, targetPlatforms, type TargetPlatforms } from './platform.js';
 
 export async function plannedBuilds(loaded: LoadedConfig, signal?: AbortSignal): Promise<BuildResult[]> {
   const { build } = loaded.config;
@@ -20,12 +19,8 @@ export async function plannedBuilds(loaded: LoadedConfig, signal?: AbortSignal):
     const repo = imageRepository(build.defaultRepo, artifact.image);
     target ??= await targetPlatforms(
       build,
-      async () => (await import('../kube/client.js')).createKubeClient({ context: loaded.config.deploy.kubeContext || undefined, namespace: loaded.config.deploy.namespace || undefined }),
-      {
-        file: join(loaded.dir, '.devloop', 'node-platforms.json'),
-        context: loaded.config.deploy.kubeContext,
-        refresh: false,
-      },
+      async () => (await import('../kube/client.js')).kubeClientForConfig(loaded.config),
+      nodePlatformsCache(loaded, false),
     );
     const inputDigest = await artifactInputDigest(artifact, await listArtifactInputs(artifact), { platforms: artifactPlatforms(artifact, target) });
     const tag = renderTag(build.tagPolicy, {

@@ -7,7 +7,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { ArtifactConfig, BuildConfig } from '../config/types.js';
+import type { ArtifactConfig, BuildConfig, LoadedConfig } from '../config/types.js';
 import { DevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 
@@ -36,6 +36,11 @@ export interface PlatformCache {
   /** Ask the nodes even when the cache is fresh (run and dev have a client anyway). */
   refresh: boolean;
   maxAgeMs?: number;
+}
+
+/** The project's record of its cluster's node platforms (`.devloop/node-platforms.json`). */
+export function nodePlatformsCache(loaded: Pick<LoadedConfig, 'dir' | 'config'>, refresh: boolean): PlatformCache {
+  return { file: join(loaded.dir, '.devloop', 'node-platforms.json'), context: loaded.config.deploy.kubeContext, refresh };
 }
 
 /** Node architectures are re-read at least this often by commands that do not talk to the cluster otherwise. */

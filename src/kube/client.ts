@@ -7,6 +7,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { DevloopConfig } from '../config/types.js';
 import { DevloopError } from '../errors.js';
 
 /** True when a kubeconfig file, or the in-cluster service account, is there to load. */
@@ -96,6 +97,11 @@ export async function currentContextName(context?: string): Promise<string> {
   } catch {
     return '';
   }
+}
+
+/** The client for a config's deploy.kubeContext (--kube-context) and deploy.namespace (-n), as every command uses it. */
+export function kubeClientForConfig(config: Pick<DevloopConfig, 'deploy'>): Promise<KubeClient> {
+  return createKubeClient({ context: config.deploy.kubeContext || undefined, namespace: config.deploy.namespace || undefined });
 }
 
 export async function createKubeClient(options: KubeClientOptions = {}): Promise<KubeClient> {

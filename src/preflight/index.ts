@@ -86,7 +86,7 @@ export async function preflight(options: PreflightOptions): Promise<{ kube?: Kub
   const { resolveDestination } = await import('../build/load.js');
   const destination = commandBuilds(command, Boolean(options.prebuilt)) && config.build.artifacts.length > 0 ? await resolveDestination(config, options.push) : undefined;
   const needs = preflightNeeds({ command, config, destination });
-  if (options.skip) return { kube: needs.kube ? await kubeClientOf(config) : undefined };
+  if (options.skip) return { kube: needs.kube ? await (await import('../kube/client.js')).kubeClientForConfig(config) : undefined };
 
   const kube = needs.kube ? checkKube(config, timeoutMs) : Promise.resolve(undefined);
   const registries = needs.registries.map((registry) => checkRegistry(registry, config.build.insecureRegistries, signal, timeoutMs));
@@ -106,7 +106,7 @@ export async function preflight(options: PreflightOptions): Promise<{ kube?: Kub
 
 /** Resolves the context exactly as the command will, then asks its API server for /version. */
 async function checkKube(config: DevloopConfig, timeoutMs: number): Promise<KubeClient> {
-  const kube = await kubeClientOf(config);
+  const kube = await (await import('../kube/client.js')).kubeClientForConfig(config);
   const deadline = AbortSignal.timeout(timeoutMs);
   try {
     const version = kube.kc.makeApiClient(kube.lib.VersionApi);
@@ -127,12 +127,6 @@ async function checkKube(config: DevloopConfig, timeoutMs: number): Promise<Kube
     throw explainKubeError(error, kube, { action: 'GET /version' });
   }
   return kube;
-}
-
-/** The client for deploy.kubeContext (--kube-context) and deploy.namespace (-n), as every command uses it. */
-export async function kubeClientOf(config: DevloopConfig): Promise<KubeClient> {
-  const { createKubeClient } = await import('../kube/client.js');
-  return createKubeClient({ context: config.deploy.kubeContext || undefined, namespace: config.deploy.namespace || undefined });
 }
 
 /** `GET /v2/` answered at all (200, or 401 for a registry that wants credentials) is enough here. */

@@ -36,8 +36,8 @@ export function registryHosts(config: DevloopConfig): string[] {
 
 async function checkKube(config: DevloopConfig): Promise<Pick<DiagnoseEvent, 'kube' | 'kubeError'>> {
   try {
-    const { createKubeClient } = await import('../../kube/client.js');
-    const client = await createKubeClient({ context: config.deploy.kubeContext || undefined, namespace: config.deploy.namespace || undefined });
+    const { kubeClientForConfig } = await import('../../kube/client.js');
+    const client = await kubeClientForConfig(config);
     // Without any kubeconfig, client-node invents "loaded-context" → http://localhost:8080: that is no context.
     if (client.contextName === 'loaded-context' && !process.env.KUBECONFIG && !existsSync(join(homedir(), '.kube', 'config'))) {
       return { kube: null, kubeError: 'no kubeconfig found ($KUBECONFIG unset, no ~/.kube/config)' };
