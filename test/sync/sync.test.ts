@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startFakeKube, SimulatedRuntime, podKeyOf, type FakeKube, type FakePod } from '../support/fake-kube/index.js';
 import { readTar } from '../support/fake-kube/exec.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
-import { syncToPods, SyncUnavailable } from '../../src/sync/index.js';
+import { syncToPods, SyncUnavailable, type SyncRequest } from '../../src/sync/index.js';
 import { sameImage } from '../../src/registry/reference.js';
 import { syncArchive } from '../../src/sync/tar.js';
 import { execInContainer } from '../../src/sync/exec.js';
@@ -85,6 +85,11 @@ describe('sync tar archive', () => {
   });
 });
 
+/** A sync of files below `local` into the fake's pods that run `build`. */
+function podRequest(kube: KubeClient, local: string, copy: SyncRequest['copy'], remove: SyncRequest['remove']): SyncRequest {
+  return { kube, signal: new AbortController().signal, build, context: local, namespaces: ['default'], labelSelector: selector, copy, remove };
+}
+
 describe.each(servers)('sync into pods (fake API server $version, exec $protocol, client-node Exec)', ({ version }) => {
   let ctx: Awaited<ReturnType<typeof withKube>>;
   let local: string;
@@ -101,19 +106,10 @@ describe.each(servers)('sync into pods (fake API server $version, exec $protocol
     await mkdir(join(local, 'public/css'), { recursive: true });
     await writeFile(join(local, 'public/index.html'), '<h1>v2</h1>');
     await writeFile(join(local, 'public/css/site.css'), 'body{}');
-    const outcome = await syncToPods({
-      kube: ctx.kube,
-      signal: new AbortController().signal,
-      build,
-      context: local,
-      namespaces: ['default'],
-      labelSelector: selector,
-      copy: [
-        { local: join(local, 'public/index.html'), path: '/app/public/index.html', dest: '/app/public' },
-        { local: join(local, 'public/css/site.css'), path: '/app/public/css/site.css', dest: '/app/public' },
-      ],
-      remove: [],
-    });
+    const outcome = await syncToPods(podRequest(ctx.kube, local, [
+      { local: join(local, 'public/index.html'), path: '/app/public/index.html', dest: '/app/public' },
+      { local: join(local, 'public/css/site.css'), path: '/app/public/css/site.css', dest: '/app/public' },
+    ], []));
     expect(outcome.containers).toHaveLength(2); // the `main` containers only, not `side`
     for (const pod of ctx.pods()) {
       const root = ctx.fake.runtime.rootDir(podKeyOf(pod), 'main')!;
@@ -124,19 +120,10 @@ describe.each(servers)('sync into pods (fake API server $version, exec $protocol
   });
 
   it('removes deleted files and folders with rm', async () => {
-    await syncToPods({
-      kube: ctx.kube,
-      signal: new AbortController().signal,
-      build,
-      context: local,
-      namespaces: ['default'],
-      labelSelector: selector,
-      copy: [],
-      remove: [
-        { path: '/app/public/index.html', dest: '/app/public', dir: false },
-        { path: '/app/public/css', dest: '/app/public', dir: true },
-      ],
-    });
+    await syncToPods(podRequest(ctx.kube, local, [], [
+      { path: '/app/public/index.html', dest: '/app/public', dir: false },
+      { path: '/app/public/css', dest: '/app/public', dir: true },
+    ]));
     for (const pod of ctx.pods()) {
       const root = ctx.fake.runtime.rootDir(podKeyOf(pod), 'main')!;
       expect(existsSync(join(root, 'app/public/index.html'))).toBe(false);
@@ -148,16 +135,7 @@ describe.each(servers)('sync into pods (fake API server $version, exec $protocol
   it('once the protocol is known, one exec per container and folder (no probing)', async () => {
     await writeFile(join(local, 'public/again.txt'), 'again');
     ctx.fake.requests.length = 0;
-    await syncToPods({
-      kube: ctx.kube,
-      signal: new AbortController().signal,
-      build,
-      context: local,
-      namespaces: ['default'],
-      labelSelector: selector,
-      copy: [{ local: join(local, 'public/again.txt'), path: '/app/public/again.txt', dest: '/app/public' }],
-      remove: [],
-    });
+    await syncToPods(podRequest(ctx.kube, local, [{ local: join(local, 'public/again.txt'), path: '/app/public/again.txt', dest: '/app/public' }], []));
     expect(ctx.fake.requests.filter((r) => r.path.endsWith('/exec'))).toHaveLength(2);
     for (const pod of ctx.pods()) {
       expect(await readFile(join(ctx.fake.runtime.rootDir(podKeyOf(pod), 'main')!, 'app/public/again.txt'), 'utf8')).toBe('again');
@@ -166,16 +144,7 @@ describe.each(servers)('sync into pods (fake API server $version, exec $protocol
 
   it('refuses removals outside dest before any exec', async () => {
     await expect(
-      syncToPods({
-        kube: ctx.kube,
-        signal: new AbortController().signal,
-        build,
-        context: local,
-        namespaces: ['default'],
-        labelSelector: selector,
-        copy: [],
-        remove: [{ path: '/etc/passwd', dest: '/app/public', dir: false }],
-      }),
+      syncToPods(podRequest(ctx.kube, local, [], [{ path: '/etc/passwd', dest: '/app/public', dir: false }])),
     ).rejects.toMatchObject({ code: 'SYNC_OUTSIDE_DEST' });
   });
 
@@ -215,16 +184,7 @@ async function syncOne(version: string, tar: boolean, missing: string[]): Promis
   const local = await mkdtemp(join(tmpdir(), 'devloop-sync-'));
   try {
     await writeFile(join(local, 'a.html'), 'a');
-    await syncToPods({
-      kube: ctx.kube,
-      signal: new AbortController().signal,
-      build,
-      context: local,
-      namespaces: ['default'],
-      labelSelector: selector,
-      copy: [{ local: join(local, 'a.html'), path: '/app/public/a.html', dest: '/app/public' }],
-      remove: [],
-    });
+    await syncToPods(podRequest(ctx.kube, local, [{ local: join(local, 'a.html'), path: '/app/public/a.html', dest: '/app/public' }], []));
     return await Promise.all(ctx.pods().map((pod) => readFile(join(ctx.fake.runtime.rootDir(podKeyOf(pod), 'main')!, 'app/public/a.html'), 'utf8')));
   } finally {
     await ctx.fake.stop();
