@@ -136,8 +136,7 @@ export const realDevStages: DevStages = {
 
   async startLogs(ctx) {
     const { startLogStreams } = await import('../logs/index.js');
-    const { deployedSelector } = await import('../forward/index.js');
-    return startLogStreams({ kube: ctx.kube, emit: ctx.emit, signal: ctx.signal, namespace: ctx.kube.namespace, labelSelector: deployedSelector(ctx.loaded.config.metadata.name, ctx.runId) });
+    return startLogStreams({ kube: ctx.kube, emit: ctx.emit, signal: ctx.signal, namespace: ctx.kube.namespace, labelSelector: selectorOf(ctx) });
   },
 
   async cleanup(ctx, namespaces) {
