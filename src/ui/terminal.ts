@@ -22,7 +22,7 @@ export interface Palette {
   bold(text: string): string;
 }
 
-export function palette(color: boolean): Palette {
+function palette(color: boolean): Palette {
   const wrap = (open: number, close: number) => (text: string) => (color ? `\u001b[${open}m${text}\u001b[${close}m` : text);
   return { green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), cyan: wrap(36, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 }

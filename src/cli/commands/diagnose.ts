@@ -29,7 +29,7 @@ export async function diagnose(ctx: CommandContext): Promise<number | void> {
 }
 
 /** defaultRepo's host and every registry host named in artifact images, each once. */
-export function registryHosts(config: DevloopConfig): string[] {
+function registryHosts(config: DevloopConfig): string[] {
   const hosts = [namedRegistry(`${config.build.defaultRepo}/x`), ...config.build.artifacts.map((a) => namedRegistry(a.image))];
   return [...new Set(hosts.filter((h): h is string => Boolean(h)))];
 }
