@@ -71,6 +71,7 @@ section.wide { grid-column: 1 / -1; }
 table { width: 100%; border-collapse: collapse; }
 th { text-align: left; color: var(--dim); font-weight: normal; }
 td, th { padding: 3px 6px 3px 0; vertical-align: top; }
+td.state { white-space: nowrap; }
 td.ref { font-family: ui-monospace, monospace; font-size: 11px; word-break: break-all; color: var(--dim); }
 ul { list-style: none; margin: 0; padding: 0; }
 li { padding: 2px 0; }
