@@ -10,12 +10,12 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killAll, ROOT, startDevloop, type CliEvent, type RunningCli } from '../e2e/support.js';
 import { freePort } from '../support/services.js';
-import { chromiumPresent, launchChromium, type Browser } from '../support/chromium.js';
+import { CHROMIUM, chromiumPresent, launchChromium, type Browser } from '../support/chromium.js';
 import { clusterPresent, get, openCluster, shellApp, type Cluster, type ShellApp } from './support.js';
 
 const present = await clusterPresent();
 const chromium = chromiumPresent();
-if (present && !chromium) console.log('test/cluster/web-view: skipped, no chromium at /usr/bin/chromium (set DEVLOOP_TEST_CHROMIUM)');
+if (present && !chromium) console.log(`test/cluster/web-view: skipped, no chromium at ${CHROMIUM} (DEVLOOP_TEST_CHROMIUM names another)`);
 
 const iteration = (status: string, n: number) => (e: CliEvent) => e.type === 'iteration' && e.status === status && e.n === n;
 const cells = (selector: string): string => `(() => { const row = document.querySelector(${JSON.stringify(selector)}); return row && [...row.cells].map((c) => c.textContent); })()`;

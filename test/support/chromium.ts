@@ -9,11 +9,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { servicesRequired } from './services.js';
 
 export const CHROMIUM = process.env.DEVLOOP_TEST_CHROMIUM || '/usr/bin/chromium';
 
+/** Whether the browser tests can run; a missing chromium fails them under DEVLOOP_TEST_REQUIRE_SERVICES=1 (CI installs it). */
 export function chromiumPresent(): boolean {
-  return existsSync(CHROMIUM);
+  if (existsSync(CHROMIUM)) return true;
+  if (servicesRequired) throw new Error(`DEVLOOP_TEST_REQUIRE_SERVICES=1 but missing: chromium (${CHROMIUM})`);
+  return false;
 }
 
 type Params = Record<string, unknown>;

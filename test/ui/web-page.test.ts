@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events/bus.js';
 import { startWebView, type WebView } from '../../src/ui/web/server.js';
-import { chromiumPresent, launchChromium, type Browser } from '../support/chromium.js';
+import { CHROMIUM, chromiumPresent, launchChromium, type Browser } from '../support/chromium.js';
 
 const present = chromiumPresent();
-if (!present) console.log('web page test skipped: no chromium at /usr/bin/chromium (set DEVLOOP_TEST_CHROMIUM)');
+if (!present) console.log(`test/ui/web-page: skipped, no chromium at ${CHROMIUM} (DEVLOOP_TEST_CHROMIUM names another)`);
 
 describe.skipIf(!present)('web view page (chromium)', () => {
   let bus: EventBus;

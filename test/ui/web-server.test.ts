@@ -154,6 +154,33 @@ describe('web view server', () => {
     await expect(call(port, '/')).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('drops a page that stopped reading instead of buffering the session for it', async () => {
+    const bus = new EventBus();
+    view = await startWebView(bus, { limits: { iterations: 10, linesPerPod: 10, pods: 10, messages: 10 } });
+    const port = view.port;
+    const received = await new Promise<{ bytes: () => number; ended: Promise<void>; resume: () => void }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/events', agent: false, headers: { host: `127.0.0.1:${port}` } }, (res) => {
+        res.pause(); // a tab that stopped reading
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        const ended = new Promise<void>((done) => {
+          res.on('close', () => done());
+          res.on('error', () => done());
+        });
+        resolve({ bytes: () => bytes, ended, resume: () => res.resume() });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    await new Promise((r) => setImmediate(r));
+    const line = 'x'.repeat(1024);
+    const sent = 20_000;
+    for (let i = 0; i < sent; i++) bus.emit({ type: 'log', pod: 'web-1', container: 'web', line });
+    received.resume();
+    await received.ended;
+    expect(received.bytes()).toBeLessThan(sent * 1024);
+  });
+
   it('names a busy --ui-port', async () => {
     blocker = createServer();
     const port = await new Promise<number>((resolve) => blocker!.listen(0, '127.0.0.1', () => resolve((blocker!.address() as { port: number }).port)));

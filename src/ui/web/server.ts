@@ -29,6 +29,7 @@ export interface WebView {
 }
 
 export const HOST = '127.0.0.1';
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const ALLOWED_HOSTS = new Set(['127.0.0.1', 'localhost']);
 
 const SECURITY_HEADERS = {
@@ -51,6 +52,13 @@ export async function startWebView(bus: EventBus, options: WebViewOptions = {}):
   let pending: NodeJS.Timeout | undefined;
 
   const send = (client: ServerResponse, event: string, data: unknown): void => {
+    // A page that stopped reading (a sleeping tab) must not make devloop buffer the session: drop it;
+    // the browser reconnects and gets a fresh summary and the kept lines.
+    if (client.writableLength > MAX_BUFFERED_BYTES) {
+      clients.delete(client);
+      client.destroy();
+      return;
+    }
     client.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
   const broadcastSummary = (): void => {
