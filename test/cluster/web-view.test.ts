@@ -10,7 +10,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killAll, ROOT, startDevloop, type CliEvent, type RunningCli } from '../e2e/support.js';
 import { freePort } from '../support/services.js';
-import { CHROMIUM, chromiumPresent, launchChromium, type Browser } from '../support/chromium.js';
+import { CHROMIUM, chromiumPresent, launchChromium, rowCells, type Browser } from '../support/chromium.js';
 import { clusterPresent, get, openCluster, shellApp, type Cluster, type ShellApp } from './support.js';
 
 const present = await clusterPresent();
@@ -18,7 +18,6 @@ const chromium = chromiumPresent();
 if (present && !chromium) console.log(`test/cluster/web-view: skipped, no chromium at ${CHROMIUM} (DEVLOOP_TEST_CHROMIUM names another)`);
 
 const iteration = (status: string, n: number) => (e: CliEvent) => e.type === 'iteration' && e.status === status && e.n === n;
-const cells = (selector: string): string => `(() => { const row = document.querySelector(${JSON.stringify(selector)}); return row && [...row.cells].map((c) => c.textContent); })()`;
 const segments = (n: number): string => `[...document.querySelectorAll('#timeline g.bar.ok[data-n="${n}"] rect.segment')].map((r) => r.dataset.stage)`;
 const logLines = `[...document.querySelectorAll('#logs .line')].map((l) => l.textContent)`;
 
@@ -52,10 +51,10 @@ describe.skipIf(!present || !chromium)('devloop dev --ui in a browser, on a real
   it('after the first iteration: the artifact built and pushed, the workload ready, the forward as a link, a bar in the timeline', async () => {
     const { page } = browser;
     await page.waitFor(`document.getElementById('connection').textContent === 'live'`, 10_000, 'the event stream');
-    const artifact = await page.waitFor<string[]>(cells('#artifacts tr[data-image="web"]'), 10_000, 'the artifact row');
+    const artifact = await page.waitFor<string[]>(rowCells('#artifacts tr[data-image="web"]'), 10_000, 'the artifact row');
     expect(artifact[1]).toMatch(/^push done in \d/);
     expect(artifact[2]).toMatch(/^127\.0\.0\.1:5000\/devloop-cluster-web-[0-9a-f]+\/web:[0-9a-f]+@sha256:[0-9a-f]{64}$/);
-    expect(await page.evaluate(cells('#workloads tr[data-resource="deployment/web"]'))).toEqual([`deployment/web (${cluster.namespace})`, 'ready', 'web: 1/1 replicas ready']);
+    expect(await page.evaluate(rowCells('#workloads tr[data-resource="deployment/web"]'))).toEqual([`deployment/web (${cluster.namespace})`, 'ready', 'web: 1/1 replicas ready']);
     const href = await page.evaluate<string>(`document.querySelector('#forwards li[data-resource="service/web"] a').href`);
     expect(href).toBe(`http://127.0.0.1:${localPort}/`);
     expect((await get(`${href}version`))?.trim()).toBe('v1'); // the link leads to the app

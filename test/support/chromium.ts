@@ -20,6 +20,11 @@ export function chromiumPresent(): boolean {
   return false;
 }
 
+/** An expression giving the text of each cell of the table row matching `selector` (null while there is none). */
+export function rowCells(selector: string): string {
+  return `(() => { const row = document.querySelector(${JSON.stringify(selector)}); return row && [...row.cells].map((c) => c.textContent); })()`;
+}
+
 type Params = Record<string, unknown>;
 interface Message {
   id?: number;

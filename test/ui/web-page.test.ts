@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events/bus.js';
 import { startWebView, type WebView } from '../../src/ui/web/server.js';
-import { CHROMIUM, chromiumPresent, launchChromium, type Browser } from '../support/chromium.js';
+import { CHROMIUM, chromiumPresent, launchChromium, rowCells, type Browser } from '../support/chromium.js';
 
 const present = chromiumPresent();
 if (!present) console.log(`test/ui/web-page: skipped, no chromium at ${CHROMIUM} (DEVLOOP_TEST_CHROMIUM names another)`);
@@ -51,9 +51,16 @@ describe.skipIf(!present)('web view page (chromium)', () => {
   it('shows artifacts, workloads and forwards as links', async () => {
     const { page } = browser;
     await page.waitFor(`document.getElementById('connection').textContent === 'live'`, 10_000, 'the stream');
-    const artifact = await page.waitFor<string[]>(`(() => { const row = document.querySelector('#artifacts tr[data-image="web"]'); return row && [...row.cells].map((c) => c.textContent); })()`, 5_000);
+    const artifact = await page.waitFor<string[]>(rowCells('#artifacts tr[data-image="web"]'), 5_000, 'the artifact row');
     expect(artifact).toEqual(['web', 'push done in 400ms', '127.0.0.1:5000/web:1a2b@sha256:ff']);
-    expect(await page.evaluate(`[...document.querySelector('#workloads tr[data-resource="deployment/web"]').cells].map((c) => c.textContent)`)).toEqual([
+    // A failed artifact shows the stage and the error.
+    bus.emit({ type: 'stage', stage: 'compile', artifact: 'api', status: 'start' });
+    bus.emit({ type: 'stage', stage: 'compile', artifact: 'api', status: 'error', durationMs: 90 });
+    bus.emit({ type: 'error', code: 'COMPILE_FAILED', message: 'go build exited with code 1', artifact: 'api', stage: 'compile' });
+    const failed = await page.waitFor<string[]>(rowCells('#artifacts tr[data-image="api"]'), 5_000, 'the failed artifact');
+    expect(failed).toEqual(['api', 'compile failedgo build exited with code 1', '']);
+    expect(await page.evaluate(`document.querySelector('#artifacts tr[data-image="api"] .failure').textContent`)).toBe('go build exited with code 1');
+    expect(await page.evaluate(rowCells('#workloads tr[data-resource="deployment/web"]'))).toEqual([
       'deployment/web (dev)',
       'ready',
       'web: 1/1 replicas ready',

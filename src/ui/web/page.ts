@@ -72,6 +72,7 @@ table { width: 100%; border-collapse: collapse; }
 th { text-align: left; color: var(--dim); font-weight: normal; }
 td, th { padding: 3px 6px 3px 0; vertical-align: top; }
 td.state { white-space: nowrap; }
+td .failure { white-space: pre-wrap; font-weight: normal; color: var(--err); }
 td.ref { font-family: ui-monospace, monospace; font-size: 11px; word-break: break-all; color: var(--dim); }
 ul { list-style: none; margin: 0; padding: 0; }
 li { padding: 2px 0; }
@@ -154,17 +155,17 @@ function artifactState(a) {
     const bytes = a.progress ? ' ' + Math.round((100 * a.progress.current) / Math.max(1, a.progress.total)) + '%' : '';
     return ['start', a.stage + ' running' + bytes];
   }
-  if (a.status === 'end') return ['end', a.stage + ' done' + (a.durationMs !== undefined ? ' in ' + formatMs(a.durationMs) : '')];
+  if (a.status === 'end') return ['end', a.stage + ' done' + (a.durationMs !== undefined ? ' in ' + formatMs(a.durationMs) : ''), a.detail];
   if (a.status === 'error') return ['error', a.stage + ' failed'];
   return ['skipped', a.stage + ' skipped' + (a.detail ? ' (' + a.detail + ')' : '')];
 }
 
 function renderArtifacts() {
   const rows = summary.artifacts.map((a) => {
-    const [cls, text] = artifactState(a);
+    const [cls, text, detail] = artifactState(a);
     return el('tr', { 'data-image': a.image },
       el('td', { text: a.image }),
-      el('td', { class: 'state ' + cls, text: text, title: a.error || '' }),
+      el('td', { class: 'state ' + cls, text: text, title: detail || '' }, a.error ? el('div', { class: 'failure', text: a.error }) : null),
       el('td', { class: 'ref', text: a.tag ? a.tag + (a.cached ? ' (cached)' : '') : '' }));
   });
   if (rows.length === 0) rows.push(el('tr', {}, el('td', { class: 'dim', colspan: 3, text: 'nothing built yet' })));
