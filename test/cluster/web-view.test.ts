@@ -37,7 +37,7 @@ describe.skipIf(!present || !chromium)('devloop dev --ui in a browser, on a real
     const notice = await dev.waitFor((e) => e.type === 'notice' && /^web view at /.test(String(e.message)), 30_000);
     url = /^web view at (http:\/\/127\.0\.0\.1:\d+\/)$/.exec(String(notice.message))![1]!;
     await dev.waitFor(iteration('ok', 1), 180_000);
-    browser = await launchChromium({ width: 1280, height: 1100 });
+    browser = await launchChromium({ width: 1280, height: 1200 });
     await browser.page.navigate(url);
   }, 240_000);
 

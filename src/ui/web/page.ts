@@ -131,6 +131,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 
 let lines = [];
 let summary = null;
+let drawnBars = 0;
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs, ...children) {
@@ -239,6 +240,10 @@ function renderTimeline() {
     nodes.push(g);
   });
   svg.replaceChildren(...nodes);
+  // Keep the newest iterations in sight once the bars outgrow the panel.
+  const wrap = $('timeline-wrap');
+  if (its.length !== drawnBars) wrap.scrollLeft = wrap.scrollWidth;
+  drawnBars = its.length;
   const used = new Set(its.flatMap((it) => it.stages.map((s) => s.stage)));
   $('legend').replaceChildren(...STAGES.filter(([stage]) => used.has(stage)).map(([stage, color]) => {
     const swatch = el('i');
