@@ -8,7 +8,7 @@ import { tailAndForward } from '../../src/runner/tail.js';
 import type { ForwardEvent, LogEvent } from '../../src/events/types.js';
 import { dropLogStreams } from '../support/fake-kube/logs.js';
 import { freePort } from '../support/services.js';
-import { app, CONFIG_NAME, deploy, eventually, httpGet, loadedConfig, recorder, redeploy, servingPods, sleep, startCluster, type Cluster } from '../forward/helpers.js';
+import { app, CONFIG_NAME, deploy, eventually, httpGet, loadedConfig, recorder, redeploy, servingPods, startCluster, type Cluster } from '../forward/helpers.js';
 
 let cluster: Cluster;
 beforeAll(async () => {
@@ -61,7 +61,10 @@ describe('log streaming', () => {
       await eventually(() => (session.following().some((k) => k.startsWith(`${first}/`)) ? undefined : true), 5_000);
       await hitPod(second!, '/after');
       await eventually(() => logLines(events).find((e) => e.pod === second && e.line === 'GET /after'));
-      await sleep(300);
+      // A line written now arrives after anything a stream would still repeat (lines come in order;
+      // the first pod's streams are closed): the proof that nothing came twice, without a fixed wait.
+      await hitPod(second!, '/sentinel');
+      await eventually(() => logLines(events).find((e) => e.pod === second && e.line === 'GET /sentinel'));
 
       const lines = logLines(events).map((e) => `${e.pod} ${e.container} ${e.line}`);
       expect(new Set(lines).size).toBe(lines.length); // no line twice
