@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +77,13 @@ async function settle(watcher: Watcher, ms = 300): Promise<void> {
   await watcher.idle();
 }
 
+// Fake timers: "nothing ran yet" is checked at an exact moment of the coalescer's clock, not after
+// a real pause that a loaded machine may stretch.
 describe('coalescer', () => {
+  beforeEach(() => void vi.useFakeTimers());
+  afterEach(() => void vi.useRealTimers());
+  const advance = (ms: number): Promise<void> => vi.advanceTimersByTimeAsync(ms).then(() => undefined);
+
   it('runs one batch after a burst, and exactly one follow-up for changes during a run', async () => {
     const runs: number[] = [];
     let release!: () => void;
@@ -89,16 +95,18 @@ describe('coalescer', () => {
       },
     });
     for (let i = 0; i < 80; i++) c.push({ path: `/f${i}`, kind: 'write' });
-    await sleep(60);
+    await advance(19);
+    expect(runs).toEqual([]);
+    await advance(41);
     expect(runs).toEqual([80]);
     for (let i = 0; i < 50; i++) {
       c.push({ path: `/g${i}`, kind: 'write' });
-      await sleep(1);
+      await advance(1);
     }
-    await sleep(60);
-    expect(runs).toEqual([80]);
+    await advance(1_000);
+    expect(runs).toEqual([80]); // the first run still runs: the changes wait
     release();
-    await sleep(10);
+    await advance(100);
     await c.idle();
     expect(runs).toEqual([80, 50]);
     c.close();
@@ -108,10 +116,10 @@ describe('coalescer', () => {
     const runs: number[] = [];
     const c = createCoalescer({ quietMs: 20, run: async (changes) => void runs.push(changes.length) });
     for (let i = 0; i < 1500; i++) c.push({ path: `/f${i}`, kind: 'write' });
-    await sleep(400); // a pause a loaded machine can put into a `git checkout`
+    await advance(400); // a pause a loaded machine can put into a `git checkout`
     expect(runs).toEqual([]);
     for (let i = 0; i < 500; i++) c.push({ path: `/g${i}`, kind: 'write' });
-    await sleep(1_200);
+    await advance(1_200);
     await c.idle();
     expect(runs).toEqual([2000]);
     c.close();
@@ -129,7 +137,7 @@ describe('coalescer', () => {
     const runs: [number, boolean][] = [];
     const c = createCoalescer({ quietMs: 5, manual: true, run: async (changes, forced) => void runs.push([changes.length, forced]) });
     c.push({ path: '/a', kind: 'write' });
-    await sleep(30);
+    await advance(10_000);
     expect(runs).toEqual([]);
     c.flush();
     await c.idle();
@@ -146,10 +154,10 @@ describe('coalescer', () => {
       if (n++ === 0) throw new Error('x');
     } });
     c.push({ path: '/a', kind: 'write' });
-    await sleep(20);
+    await advance(20);
     await c.idle();
     c.push({ path: '/b', kind: 'write' });
-    await sleep(20);
+    await advance(20);
     await c.idle();
     expect(n).toBe(2);
     c.close();
