@@ -4,18 +4,17 @@
  * The planner decides from the runner's facts (built artifacts, whether the last deploy runs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import picomatch from 'picomatch';
 import * as k8s from '@kubernetes/client-node';
 import type { ArtifactConfig } from '../../src/config/types.js';
 import { noSelfWrites, plan, type PlanInput } from '../../src/plan/index.js';
-import { artifactRules } from '../../src/plan/rules.js';
+import { artifactRules, manifestMatcher } from '../../src/plan/rules.js';
+import { loadedConfig } from '../support/config.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
 import { removeTemps, tempTree } from '../support/tmp.js';
 import { registryBinaryAvailable, servicesRequired, testRegistry } from '../support/services.js';
-import { CLI } from '../run/support.js';
+import { killAll, startDevloop, type CliEvent } from '../support/cli.js';
 
 // A real project on disk: the planner gets the inputs module's rules, as in `devloop dev`.
 let dir: string;
@@ -34,7 +33,7 @@ function input(rel: string, built: string[], deployed: boolean): PlanInput {
     changes: [{ path: at(rel), kind: 'write' }],
     configFile: at('devloop.yaml'),
     configDir: dir,
-    isManifest: picomatch('k8s/*.yaml'),
+    isManifest: manifestMatcher(loadedConfig(dir, { manifests: ['k8s/*.yaml'] })),
     artifacts: [artifactRules(web), artifactRules(api)],
     state: { noSync: new Set(), syncedSinceBuild: new Set(), changedDuringLast: new Set(), selfWrites: noSelfWrites, built: new Set(built), deployed },
   };
@@ -78,7 +77,6 @@ describe('planner: a sync needs something running', () => {
 const hasRegistry = servicesRequired || registryBinaryAvailable() || Boolean(process.env.DEVLOOP_TEST_REGISTRY);
 let fake: FakeKube;
 let failing = true;
-let child: ChildProcess | undefined;
 
 beforeAll(async () => {
   fake = await startFakeKube();
@@ -86,7 +84,7 @@ beforeAll(async () => {
   fake.controls.failNextRequests(1_000_000, 500, (entry) => failing && entry.method === 'PATCH');
 });
 afterAll(async () => {
-  child?.kill('SIGKILL');
+  await killAll();
   await fake?.stop();
   await removeTemps();
 });
@@ -123,24 +121,10 @@ spec:
       containers: [{name: web, image: web}]
 `,
     });
-    const events: { type: string; [key: string]: unknown }[] = [];
-    const waiters: { test: (e: { type: string; [key: string]: unknown }) => boolean; resolve: () => void }[] = [];
-    child = spawn('node', [CLI, 'dev', '--output', 'json', '--debounce', '50'], { cwd: dir, env: { ...process.env, KUBECONFIG: fake.kubeconfigPath, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        const event = JSON.parse(line) as { type: string };
-        events.push(event);
-        for (const w of [...waiters]) if (w.test(event)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
-      }
-    });
-    const next = (test: (e: { type: string; [key: string]: unknown }) => boolean): Promise<void> =>
-      events.some(test) ? Promise.resolve() : new Promise((resolve) => waiters.push({ test, resolve }));
-    const ended = (n: number) => (e: { type: string; [key: string]: unknown }) => e.type === 'iteration' && e.n === n && e.status !== 'start';
+    const cli = startDevloop(dir, ['dev', '--output', 'json', '--debounce', '50'], { KUBECONFIG: fake.kubeconfigPath }, { stdin: 'pipe' });
+    const { events } = cli;
+    const next = (test: (e: CliEvent) => boolean): Promise<unknown> => cli.waitFor(test, 120_000);
+    const ended = (n: number) => (e: CliEvent) => e.type === 'iteration' && e.n === n && e.status !== 'start';
 
     await next(ended(1));
     expect(events.find(ended(1))).toMatchObject({ status: 'error' });
@@ -183,8 +167,7 @@ spec:
     expect(String(fifth.reason)).toBe('rebuild web: public/index.html changed; deploy: nothing deployed is known to run');
     expect(events.find(ended(5))).toMatchObject({ status: 'ok' });
     expect((fake.objects.get('apps/v1', 'Deployment', 'default', 'web') as unknown as { spec: { replicas: number } }).spec.replicas).toBe(1);
-    child.stdin!.write('q\n');
-    await new Promise((resolve) => child!.once('exit', resolve));
-    child = undefined;
+    cli.child.stdin!.write('q\n');
+    await cli.exited;
   }, 120_000);
 });
