@@ -18,6 +18,7 @@ import {
   type ArtifactRules,
   type FileChange,
   type Plan,
+  type PlanInput,
   type PlanState,
   type SelfWriteState,
   type SyncAction,
@@ -130,7 +131,7 @@ export async function iteration(loop: Loop, changes: FileChange[], forced: boole
   }
 }
 
-function planInputs(state: LoopState): Omit<Parameters<typeof plan>[0], 'changes'> {
+function planInputs(state: LoopState): Omit<PlanInput, 'changes'> {
   return { configFile: state.loaded.file, configDir: state.loaded.dir, isManifest: state.isManifest, artifacts: state.rules, state: planState(state) };
 }
 
