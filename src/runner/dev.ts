@@ -148,6 +148,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
       intervalMs: options.intervalMs,
       run,
       observe: (change) => state.writes.observe(change.path),
+      onPending: (count) => emit({ type: 'pending', count }),
       onError: (error) => emit({ type: 'notice', level: 'warn', message: `watcher: ${error.message}` }),
     });
 

@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { loadedConfig } from '../support/config.js';
+import type { FileChange } from '../../src/plan/index.js';
+import { createCoalescer } from '../../src/watch/coalesce.js';
+import { withoutTransient } from '../../src/watch/transient.js';
+import { startWatcher, watchScope, type Watcher } from '../../src/watch/index.js';
+import { noSelfWrites, plan } from '../../src/plan/index.js';
+import { artifactRules } from '../../src/plan/rules.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('files created and removed within one batch', () => {
+  it('are dropped; a file that existed before keeps its deletion; one re-created stays', async () => {
+    const present = new Set(['/p/main.go', '/p/again.txt']);
+    const batch = [
+      { path: '/p/sedAbc123', kind: 'write' as const, named: true },
+      { path: '/p/sedAbc123', kind: 'write' as const },
+      { path: '/p/main.go', kind: 'write' as const, named: true },
+      { path: '/p/sedAbc123', kind: 'delete' as const, named: true },
+      // modified, then deleted: it existed before the batch, the deletion is real
+      { path: '/p/old.go', kind: 'write' as const },
+      { path: '/p/old.go', kind: 'delete' as const, named: true },
+      // created, deleted, created again: it exists at flush time
+      { path: '/p/again.txt', kind: 'write' as const, named: true },
+      { path: '/p/again.txt', kind: 'delete' as const, named: true },
+      { path: '/p/again.txt', kind: 'write' as const, named: true },
+      // deleted only: it existed before
+      { path: '/p/gone.go', kind: 'delete' as const, named: true },
+      // seen only as gone, twice (the watcher looked after sed had renamed it away): came and went
+      { path: '/p/sedLate99', kind: 'delete' as const, named: true },
+      { path: '/p/sedLate99', kind: 'write' as const },
+      { path: '/p/sedLate99', kind: 'delete' as const, named: true },
+    ];
+    const result = await withoutTransient(batch, async (path) => present.has(path));
+    expect(result).toEqual([
+      { path: '/p/main.go', kind: 'write' },
+      { path: '/p/old.go', kind: 'write' },
+      { path: '/p/old.go', kind: 'delete' },
+      { path: '/p/again.txt', kind: 'write' },
+      { path: '/p/again.txt', kind: 'delete' },
+      { path: '/p/again.txt', kind: 'write' },
+      { path: '/p/gone.go', kind: 'delete' },
+    ]);
+  });
+
+  it('a batch of only transient files runs nothing; pending counts distinct paths and drops to 0 when taken', async () => {
+    const runs: FileChange[][] = [];
+    const pending: number[] = [];
+    const c = createCoalescer({ quietMs: 20, run: async (changes) => void runs.push(changes), onPending: (n) => pending.push(n) });
+    c.push({ path: '/nowhere/devloop-test/.x.tmp1', kind: 'write', named: true });
+    c.push({ path: '/nowhere/devloop-test/.x.tmp1', kind: 'write' });
+    c.push({ path: '/nowhere/devloop-test/.x.tmp1', kind: 'delete', named: true });
+    expect(c.pending()).toBe(1);
+    await sleep(60);
+    await c.idle();
+    expect(runs).toEqual([]);
+    expect(pending).toEqual([1, 0]);
+    c.close();
+  });
+});
+
+describe('sed -i under the real watcher', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  it('gives a batch of main.go alone, and the reason line names only it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'devloop-transient-'));
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await writeFile(join(dir, 'app/main.go'), 'package main // v1\n');
+    await writeFile(join(dir, 'app/Dockerfile'), 'FROM scratch\n');
+    const loaded = loadedConfig(dir, {
+      metadata: { name: 't' },
+      build: {
+        concurrency: 1,
+        artifacts: [{ image: 'app', context: join(dir, 'app'), docker: { dockerfile: 'Dockerfile', buildArgs: {}, target: '' }, sync: [] }],
+      },
+      manifests: [],
+      deploy: { statusCheck: { timeout: 1000 } },
+    });
+    const batches: FileChange[][] = [];
+    const watcher: Watcher = startWatcher({
+      scope: watchScope(loaded),
+      trigger: 'notify',
+      debounceMs: 100,
+      intervalMs: 100,
+      run: async (changes) => void batches.push(changes),
+      onError: (e) => {
+        throw e;
+      },
+    });
+    cleanups.push(async () => {
+      await watcher.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    await watcher.ready;
+    // sed -i writes a temporary file next to the target and renames it onto it; an editor's scratch file comes and goes
+    await execa('sed', ['-i', 's/v1/v2/', join(dir, 'app/main.go')]);
+    await writeFile(join(dir, 'app/scratch-123'), 'x');
+    await unlink(join(dir, 'app/scratch-123'));
+    await sleep(400);
+    await watcher.idle();
+    expect(batches).toHaveLength(1);
+    expect(new Set(batches[0]!.map((c) => c.path))).toEqual(new Set([join(dir, 'app/main.go')]));
+
+    const decided = plan({
+      changes: batches[0]!,
+      configFile: join(dir, 'devloop.yaml'),
+      configDir: dir,
+      isManifest: () => false,
+      artifacts: loaded.config.build.artifacts.map(artifactRules),
+      state: { noSync: new Set(), syncedSinceBuild: new Set(), changedDuringLast: new Set(), selfWrites: noSelfWrites, built: new Set(['app']), deployed: true },
+    });
+    expect(decided.reason).toMatch(/main\.go changed/);
+    expect(decided.reason).not.toMatch(/more/);
+  });
+});
