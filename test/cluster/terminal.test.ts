@@ -133,7 +133,8 @@ sleep 600
     const start = history.lastIndexOf('── iteration 2 · rebuild hello: main.go changed');
     const end = history.findIndex((row, i) => i > start && /^✓ iteration 2 ok in /.test(row));
     process.stdout.write(`terminal: iteration 2 printed ${end - start + 1} lines (header to result), plus the ${screen.length - screen.indexOf(screen.find((r) => /^─{20,}$/.test(r))!)}-line status block\n`);
-    // (The forward moves to the new pod as the old one goes: allow that moment.)
+    // fetch's kept-alive connection from the first test still leads to the old pod (a forwarded connection
+    // stays with its pod); once that pod is gone, new connections reach the new one.
     await until('the new version through the forward', () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).then((t) => t.includes('Hello from devloop v2')), 15_000);
     // The picture for the README: this screen, in colour.
     const target = process.env.DEVLOOP_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'terminal-dev.png') : join(scripts.dir, 'terminal-dev.png');
