@@ -251,8 +251,10 @@ export class TerminalRenderer {
     const duration = event.durationMs ?? 0;
     this.spans.add(event.stage, time, duration);
     if (event.status === 'end') {
-      // Build and push progress is summed up by the end line: the stage's detail, else its last progress message.
-      const detail = event.detail ?? (SUMMED.has(event.stage) && !this.options.verbose ? run?.progress?.message : undefined);
+      // Build and push progress is summed up by the end line's detail.
+      // A push without a detail (oci, custom builder) ends with a progress message that sums it up.
+      const last = event.stage === 'push' && !this.options.verbose ? run?.progress?.message : undefined;
+      const detail = event.detail ?? (last === undefined ? undefined : withoutReference(last));
       return this.commit([`${c.green('✓')} ${label} ${c.dim(formatMs(duration))}${detail ? c.dim(` (${detail})`) : ''}`]);
     }
     this.spans.failed = true;
@@ -523,6 +525,16 @@ function hostPort(address: string, port: number): string {
 /** `repo:tag@sha256:<64 hex>` → `repo:tag@sha256:<12 hex>…`: the tag already names the image; `-o json` has it whole. */
 function shortDigest(ref: string): string {
   return ref.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}$/, '@sha256:$1…');
+}
+
+/**
+ * A push's last progress message as its end line's detail, without the pushed reference, which the
+ * artifact line right after shows: "pushed r:t@sha256:… (3 uploaded, 0 mounted)" → "3 uploaded, 0 mounted",
+ * "pushed r:t@sha256:…: an index of linux/amd64, linux/arm64" → "an index of linux/amd64, linux/arm64".
+ */
+function withoutReference(message: string): string {
+  if (!/@sha256:[0-9a-f]{64}/.test(message)) return message;
+  return /\(([^()]*)\)$/.exec(message)?.[1] ?? (message.replace(/^pushed \S+:? ?/, '') || message);
 }
 
 function bytes(n: number): string {

@@ -5,7 +5,7 @@
  * only when `flush()` is called (Enter).
  */
 import type { FileChange } from '../plan/index.js';
-import { withoutTransient, type WatchChange } from './transient.js';
+import { PendingPaths, withoutTransient, type WatchChange } from './transient.js';
 
 export interface Coalescer {
   push(change: WatchChange): void;
@@ -30,11 +30,11 @@ export function createCoalescer(options: {
   onPending?: (count: number) => void;
 }): Coalescer {
   let batch: WatchChange[] = [];
-  let waiting = new Set<string>();
-  const setWaiting = (next: Set<string>): void => {
-    const before = waiting.size;
+  let waiting = new PendingPaths();
+  const setWaiting = (next: PendingPaths): void => {
+    const before = waiting.count;
     waiting = next;
-    if (waiting.size !== before) options.onPending?.(waiting.size);
+    if (waiting.count !== before) options.onPending?.(waiting.count);
   };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -67,7 +67,7 @@ export function createCoalescer(options: {
     const changes = batch;
     const forced = forcedNext;
     batch = [];
-    setWaiting(new Set());
+    setWaiting(new PendingPaths());
     forcedNext = false;
     running = withoutTransient(changes)
       .then((real) => (real.length > 0 || forced ? options.run(real, forced) : undefined))
@@ -93,10 +93,7 @@ export function createCoalescer(options: {
     push(change) {
       if (closed) return;
       batch.push(change);
-      if (!waiting.has(change.path)) {
-        waiting.add(change.path);
-        options.onPending?.(waiting.size);
-      }
+      if (waiting.add(change)) options.onPending?.(waiting.count);
       schedule();
     },
     flush(force = false) {
@@ -106,11 +103,11 @@ export function createCoalescer(options: {
       if (timer) clearTimeout(timer);
       start();
     },
-    pending: () => waiting.size,
+    pending: () => waiting.count,
     drain() {
       const taken = batch;
       batch = [];
-      setWaiting(new Set());
+      setWaiting(new PendingPaths());
       return taken;
     },
     idle: () => (running || timer ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve()),

@@ -43,3 +43,35 @@ export async function withoutTransient(batch: readonly WatchChange[], pathExists
   );
   return batch.filter((change) => !gone.has(change.path)).map(({ path, kind }) => ({ path, kind }));
 }
+
+/**
+ * The distinct paths of a growing batch, for "N changed files pending": without those whose events
+ * already say they came and went (first the name came, then it went); the flush confirms that on disk.
+ */
+export class PendingPaths {
+  private readonly paths = new Map<string, { firstNamed: boolean; named: number; gone: boolean }>();
+  private transient = 0;
+
+  /** Adds a change; returns whether the count changed. */
+  add(change: WatchChange): boolean {
+    const before = this.count;
+    let entry = this.paths.get(change.path);
+    const was = entry ? cameAndWent(entry) : false;
+    if (!entry) {
+      entry = { firstNamed: Boolean(change.named), named: 0, gone: false };
+      this.paths.set(change.path, entry);
+    }
+    if (change.named) entry.named += 1;
+    entry.gone = change.kind === 'delete';
+    this.transient += Number(cameAndWent(entry)) - Number(was);
+    return this.count !== before;
+  }
+
+  get count(): number {
+    return this.paths.size - this.transient;
+  }
+}
+
+function cameAndWent(entry: { firstNamed: boolean; named: number; gone: boolean }): boolean {
+  return entry.firstNamed && entry.named >= 2 && entry.gone;
+}

@@ -178,7 +178,7 @@ describe('tool output: kept per stage, shown when it fails or with --verbose', (
       // the oci builder's push ends without a detail: its last progress message sums it up
       { type: 'stage', stage: 'push', artifact: 'quote', status: 'start' },
       { type: 'progress', stage: 'push', artifact: 'quote', message: 'uploading layer 1', current: 10, total: 100 },
-      { type: 'progress', stage: 'push', artifact: 'quote', message: 'pushed 1 uploaded, 2 mounted', current: 100, total: 100 },
+      { type: 'progress', stage: 'push', artifact: 'quote', message: `pushed r/quote:1@sha256:${'ab'.repeat(32)} (1 uploaded, 2 mounted)`, current: 100, total: 100 },
       { type: 'stage', stage: 'push', artifact: 'quote', status: 'end', durationMs: 90 },
       { type: 'stage', stage: 'prune', status: 'start' },
       { type: 'progress', stage: 'prune', resource: 'service/old', message: 'pruned service/old in dev' },
@@ -188,7 +188,7 @@ describe('tool output: kept per stage, shown when it fails or with --verbose', (
     expect(err.text.split('\n')).toEqual([
       '✓ build hello 1.1s',
       '✓ push hello 678ms (1 layers pushed, 1 already there)',
-      '✓ push quote 90ms (pushed 1 uploaded, 2 mounted)',
+      '✓ push quote 90ms (1 uploaded, 2 mounted)',
       '  pruned service/old in dev',
       '✓ prune 20ms',
       '',
