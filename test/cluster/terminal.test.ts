@@ -2,11 +2,12 @@
  * `devloop dev` in a real terminal (tmux, 120×40) against the real cluster: stage lines update in
  * place and leave one line per stage, the status block sits at the bottom, an iteration of one artifact
  * fits in one screen, a compile error shows its last lines with the command and exit code, and the
- * raw-mode keys s, r and q work. Also renders the screen to a PNG for the README.
+ * raw-mode keys s, r and q work. Also renders the screen to a PNG for the README (test-results/terminal-dev.png;
+ * DEVLOOP_TEST_UPDATE_DOCS=1 also copies it to docs/terminal-dev.png).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, ROOT, copyFromRepo, tempDir } from '../e2e/support.js';
 import { busyboxBaseImage, freePort, testRegistry } from '../support/services.js';
@@ -136,11 +137,13 @@ sleep 600
     // fetch's kept-alive connection from the first test still leads to the old pod (a forwarded connection
     // stays with its pod); once that pod is gone, new connections reach the new one.
     await until('the new version through the forward', () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).then((t) => t.includes('Hello from devloop v2')), 15_000);
-    // The picture for the README: this screen, in colour.
-    const target = process.env.DEVLOOP_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'terminal-dev.png') : join(scripts.dir, 'terminal-dev.png');
-    if (process.env.DEVLOOP_UPDATE_SCREENSHOTS === '1') await mkdir(join(ROOT, 'docs'), { recursive: true });
-    const shot = await screenshotAnsi(await term.screenAnsi(), target, { width: 1080, height: (await term.screen()).length * 19 + 32 });
-    if (shot) process.stdout.write(`terminal: screenshot ${target}\n`);
+    // The picture for the README: this screen, in colour (test-results/; DEVLOOP_TEST_UPDATE_DOCS=1 also copies it to docs/).
+    const png = await screenshotAnsi(await term.screenAnsi(), { width: 1080, height: screen.length * 19 + 32 });
+    if (png) {
+      await mkdir(join(ROOT, 'test-results'), { recursive: true });
+      await writeFile(join(ROOT, 'test-results', 'terminal-dev.png'), png);
+      if (process.env.DEVLOOP_TEST_UPDATE_DOCS === '1') await copyFile(join(ROOT, 'test-results', 'terminal-dev.png'), join(ROOT, 'docs', 'terminal-dev.png'));
+    }
   }, 240_000);
 
   it('a compile error: the failed stage with its last output lines, then the command and its exit code', async () => {

@@ -5,10 +5,10 @@
  */
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromiumPresent, launchChromium } from './chromium.js';
 
 export async function tmuxAvailable(): Promise<boolean> {
   return (await execa('tmux', ['-V'], { reject: false }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
@@ -107,34 +107,18 @@ export function ansiToHtml(ansi: string, title: string): string {
 <pre>${html}</pre>`;
 }
 
-/** Renders the ANSI text to a PNG with headless Chromium; false (and no file) when Chromium is missing. */
-export async function screenshotAnsi(ansi: string, png: string, size: { width: number; height: number }): Promise<boolean> {
-  const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
-  if (!chromium) return false;
+/** Renders the ANSI text to PNG bytes in headless Chromium (the browser tests' CDP client); undefined without Chromium. */
+export async function screenshotAnsi(ansi: string, size: { width: number; height: number }): Promise<Buffer | undefined> {
+  if (!chromiumPresent()) return undefined;
   const dir = await mkdtemp(join(tmpdir(), 'devloop-shot-'));
+  const browser = await launchChromium(size);
   try {
     const page = join(dir, 'terminal.html');
     await writeFile(page, ansiToHtml(ansi, 'devloop dev'));
-    await execa(
-      chromium,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        `--user-data-dir=${join(dir, 'profile')}`,
-        '--hide-scrollbars',
-        `--window-size=${size.width},${size.height}`,
-        `--screenshot=${png}`,
-        `file://${page}`,
-      ],
-      { timeout: 60_000 },
-    );
-    return existsSync(png);
+    await browser.page.navigate(`file://${page}`);
+    return await browser.page.screenshot();
   } finally {
+    await browser.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
