@@ -138,7 +138,8 @@ sleep 600
     // stays with its pod); once that pod is gone, new connections reach the new one.
     await until('the new version through the forward', () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).then((t) => t.includes('Hello from devloop v2')), 15_000);
     // The picture for the README: this screen, in colour (test-results/; DEVLOOP_TEST_UPDATE_DOCS=1 also copies it to docs/).
-    const png = await screenshotAnsi(await term.screenAnsi(), { width: 1080, height: screen.length * 19 + 32 });
+    const ansi = (await term.screenAnsi()).replace(/\s+$/, '');
+    const png = await screenshotAnsi(ansi, { width: 1080, height: ansi.split('\n').length * 19 + 30 });
     if (png) {
       await mkdir(join(ROOT, 'test-results'), { recursive: true });
       await writeFile(join(ROOT, 'test-results', 'terminal-dev.png'), png);
