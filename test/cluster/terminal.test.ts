@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, ROOT, copyFromRepo, tempDir } from '../e2e/support.js';
+import { CLI, ROOT, copyFromRepo, devloop, tempDir } from '../e2e/support.js';
 import { busyboxBaseImage, freePort, testRegistry } from '../support/services.js';
 import { startTmux, screenshotAnsi, tmuxAvailable, type Tmux } from '../support/tmux.js';
 import { clusterPresent, labeled, openCluster, removeRepoImages, until, type Cluster } from './support.js';
@@ -175,5 +175,15 @@ sleep 600
     // Deleted before devloop exits; their pods are removed by the garbage collector just after.
     expect((await labeled(cluster, 'devloop.dev/config=tty')).filter((o) => !o.startsWith('Pod/'))).toEqual([]);
     await until('the pods to go', async () => (await labeled(cluster, 'devloop.dev/config=tty')).length === 0, 60_000);
+  }, 240_000);
+
+  it('without a terminal (pipes): the same lines, no control codes, no tool output', async () => {
+    const result = await devloop(project.dir, ['run', '-n', cluster.namespace], { ...cluster.env, DEVLOOP_DEFAULT_REPO: repo, NO_COLOR: undefined }, 180_000);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('\u001b');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines.filter((line) => /^[✓·] (compile|build|push) hello /.test(line))).toHaveLength(3);
+    expect(lines.at(-1)).toMatch(/^✓ iteration 1 ok in /);
+    expect(result.stderr).not.toMatch(/Step \d+\/\d+|Preparing|Pushed|▸/);
   }, 240_000);
 });

@@ -218,6 +218,27 @@ describe('tool output: kept per stage, shown when it fails or with --verbose', (
   });
 });
 
+describe('pods without a terminal', () => {
+  test('a workload whose ready count changes between iterations gets a line; during an iteration the status stage reports', () => {
+    const { err, renderer } = terminal();
+    const pods = (ready: number, total = 1): DevloopEvent => ({ type: 'pods', workload: 'deployment/hello', namespace: 'dev', ready, total, time: '2025-06-01T10:00:00.000Z' });
+    renderer.render({ type: 'iteration', n: 1, status: 'start', reason: 'initial build and deploy', time: '2025-06-01T10:00:00.000Z' });
+    renderer.render(pods(0));
+    renderer.render(pods(1));
+    renderer.render({ type: 'iteration', n: 1, status: 'ok', durationMs: 900, time: '2025-06-01T10:00:00.900Z' });
+    renderer.render(pods(1));
+    renderer.render(pods(0)); // a crash
+    renderer.render(pods(1));
+    expect(err.text.split('\n')).toEqual([
+      '── iteration 1 · initial build and deploy',
+      '✓ iteration 1 ok in 900ms',
+      '● deployment/hello 0/1 ready',
+      '● deployment/hello 1/1 ready',
+      '',
+    ]);
+  });
+});
+
 describe('on a terminal: in-place stage lines and a status block', () => {
   const T0 = Date.parse('2025-06-01T10:00:00.000Z');
   function live(columns = 100, rows = 40) {
