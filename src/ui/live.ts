@@ -9,6 +9,20 @@ const SGR = /\u001b\[[0-9;]*m/y;
 export const HIDE_CURSOR = `${ESC}?25l`;
 export const SHOW_CURSOR = `${ESC}?25h`;
 
+/**
+ * Text from elsewhere (pod logs, tool output) made safe to print above the live lines: only colour
+ * codes stay; cursor movement, erasing, carriage returns and other control characters would move the
+ * rows the live lines are counted in.
+ */
+export function printable(text: string): string {
+  return text
+    .replace(/\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)?/g, '') // OSC (titles, links)
+    .replace(/\u001b\[[0-9;?]*[A-Za-ln-z@`]/g, '') // CSI other than colours
+    .replace(/\u001b[^[]/g, '')
+    .replace(/\t/g, '  ')
+    .replace(/[\u0000-\u0008\u000a-\u001a\u001c-\u001f\u007f]/g, '');
+}
+
 /** Visible length of `text` (SGR colour codes take no room). */
 export function visibleLength(text: string): number {
   return [...text.replace(/\u001b\[[0-9;]*m/g, '')].length;

@@ -13,7 +13,7 @@
 import type { DevloopEvent, DiagnoseEvent, ForwardEvent, IterationEvent, LogEvent, PodsEvent, ProgressEvent, StageEvent, StageName } from '../events/types.js';
 import { flushed, formatMs, type Output } from './output.js';
 import { renderDiagnose } from './diagnose.js';
-import { LiveArea } from './live.js';
+import { LiveArea, printable } from './live.js';
 
 export interface LiveOptions {
   columns(): number;
@@ -259,7 +259,7 @@ export class TerminalRenderer {
     }
     this.spans.failed = true;
     const lines = [`${c.red('✗')} ${label} ${c.red(`failed after ${formatMs(duration)}`)}`];
-    if (run && !this.options.verbose) lines.push(...failureTail(run, c));
+    if (run && !this.options.verbose) lines.push(...failureTail(run, c, this.options.color));
     this.commit(lines);
   }
 
@@ -335,7 +335,7 @@ export class TerminalRenderer {
     const c = this.c;
     if (event.pod) {
       const name = `${event.pod}${event.container ? `/${event.container}` : ''}`;
-      return this.toOut(`${c.pick(this.podColour(name), `[${name}]`)} ${event.line}\n`);
+      return this.toOut(`${c.pick(this.podColour(name), `[${name}]`)} ${this.area ? printable(event.line) : event.line}\n`);
     }
     const stage = event.stage;
     const run = stage ? (this.running.get(keyOf(stage, event.artifact, event.hook)) ?? this.findRunning(stage, event.artifact, event.hook)) : undefined;
@@ -345,11 +345,11 @@ export class TerminalRenderer {
         run.output.shift();
         run.dropped += 1;
       }
-      if (event.line.trim()) run.lastLine = event.line;
+      if (event.line.trim()) run.lastLine = printable(event.line);
     }
     if (this.options.verbose || !run) {
       const prefix = `[${[event.artifact, event.stage, event.hook].filter(Boolean).join(' ')}]`;
-      return this.commit([c.dim(`  ${prefix} ${event.line}`)]);
+      return this.commit([c.dim(`  ${prefix} ${toolLine(event.line, this.options.color)}`)]);
     }
     this.changed();
   }
@@ -494,13 +494,19 @@ function what(event: { stage: StageName; hook?: string; artifact?: string }): st
 }
 
 /** The last lines of a failed stage's tool output (the command and exit code follow in the error line). */
-function failureTail(run: Running, c: Palette): string[] {
+function failureTail(run: Running, c: Palette, color: boolean): string[] {
   const lines = run.output.filter((line, i, all) => line.trim() !== '' || i < all.length - 1);
   if (lines.length === 0) return [];
   const shown = lines.slice(-FAILURE_LINES);
   const earlier = run.dropped + lines.length - shown.length;
   const gutter = c.dim('  │');
-  return [...(earlier > 0 ? [`${gutter} ${c.dim(`… ${earlier} earlier line${earlier === 1 ? '' : 's'} (--verbose shows all output)`)}`] : []), ...shown.map((line) => `${gutter} ${line}`)];
+  return [...(earlier > 0 ? [`${gutter} ${c.dim(`… ${earlier} earlier line${earlier === 1 ? '' : 's'} (--verbose shows all output)`)}`] : []), ...shown.map((line) => `${gutter} ${toolLine(line, color)}`)];
+}
+
+/** A line of a tool's output as devloop shows it: no control codes, and no colour codes either when colour is off. */
+function toolLine(line: string, color: boolean): string {
+  const safe = printable(line);
+  return color ? safe : safe.replace(/\u001b\[[0-9;]*m/g, '');
 }
 
 function podsLine(p: PodsEvent, c: Palette): string {

@@ -5,6 +5,7 @@ import { JsonRenderer } from '../../src/ui/json.js';
 import { TerminalRenderer } from '../../src/ui/terminal.js';
 import { formatMs, shouldUseColor, type Output } from '../../src/ui/output.js';
 import { VirtualTerminal } from '../support/vt.js';
+import { printable } from '../../src/ui/live.js';
 
 class Buffer implements Output {
   text = '';
@@ -215,6 +216,20 @@ describe('tool output: kept per stage, shown when it fails or with --verbose', (
     renderer.tick();
     renderer.tick();
     expect(err.text).toBe('… compile hello still running (31.0s)\n');
+  });
+});
+
+describe('text from elsewhere', () => {
+  test('only colour codes stay: cursor movement, erasing, carriage returns and other controls would move the live rows', () => {
+    expect(printable('\u001b[32mok\u001b[39m 50%\r\u001b[2K\u001b[1A100%\u001b]0;title\u0007\tdone\u0008')).toBe('\u001b[32mok\u001b[39m 50%100%  done');
+  });
+
+  test('tool output keeps no control codes without colour (a failed compile that printed colours)', () => {
+    const { err, renderer } = terminal();
+    renderer.render({ type: 'stage', stage: 'compile', artifact: 'a', status: 'start', time: '2025-06-01T10:00:00.000Z' });
+    renderer.render({ type: 'log', artifact: 'a', stage: 'compile', stream: 'stderr', line: '\u001b[31merror\u001b[0m: boom\r', time: '2025-06-01T10:00:00.000Z' });
+    renderer.render({ type: 'stage', stage: 'compile', artifact: 'a', status: 'error', durationMs: 5, time: '2025-06-01T10:00:00.000Z' });
+    expect(err.text).toBe('✗ compile a failed after 5ms\n  │ error: boom\n');
   });
 });
 
