@@ -126,7 +126,7 @@ export class TerminalRenderer {
   private readonly c: Palette;
   private readonly spans = new StageSpans();
   private readonly now: () => number;
-  private readonly area?: LiveArea;
+  private readonly liveArea?: LiveArea;
   private errors = 0;
   private iterations = 0;
   private readonly running = new Map<string, Running>();
@@ -149,11 +149,15 @@ export class TerminalRenderer {
   ) {
     this.c = palette(options.color);
     this.now = options.now ?? Date.now;
-    if (options.live) this.area = new LiveArea(() => options.live!.columns());
+    if (options.live) this.liveArea = new LiveArea(() => options.live!.columns());
+  }
+
+  /** The live lines, until close. */
+  private get area(): LiveArea | undefined {
+    return this.closed ? undefined : this.liveArea;
   }
 
   render(event: DevloopEvent): void {
-    if (this.closed && event.type !== 'diagnose') return void this.renderAfterClose(event);
     const time = Date.parse(event.time);
     switch (event.type) {
       case 'stage':
@@ -215,7 +219,9 @@ export class TerminalRenderer {
     this.iteration = undefined;
     this.lastIteration = undefined;
     this.pending = 0;
-    if (this.area) this.err.write(this.area.erase() + this.area.release());
+    const area = this.area;
+    this.closed = true; // from now on (a late log line), plain output
+    if (area) this.err.write(area.erase() + area.release());
     // After iterations (dev's cleanup) or for a single stage (delete) the stage lines say it all.
     if (!this.spans.empty && this.iterations === 0 && this.spans.list().length > 1) {
       const failed = this.spans.failed || this.errors > 0;
@@ -224,13 +230,12 @@ export class TerminalRenderer {
       this.commit([`${head}${stageSummary(this.spans.list(), this.c)}`]);
       this.spans.reset();
     }
-    this.closed = true;
     await Promise.all([flushed(this.err), flushed(this.out)]);
   }
 
   /** Text that gives the terminal back as it was (the cursor), for an exit that skips close(). */
   restore(): string {
-    return this.area?.release() ?? '';
+    return this.liveArea?.release() ?? '';
   }
 
   // ── events ──────────────────────────────────────────────────────────────────────────────────────
@@ -352,12 +357,6 @@ export class TerminalRenderer {
       return this.commit([c.dim(`  ${prefix} ${toolLine(event.line, this.options.color)}`)]);
     }
     this.changed();
-  }
-
-  /** Events after close (a late log line): plain, nothing live any more. */
-  private renderAfterClose(event: DevloopEvent): void {
-    if (event.type === 'log' && event.pod) this.out.write(`[${event.pod}${event.container ? `/${event.container}` : ''}] ${event.line}\n`);
-    else if (event.type === 'notice' || event.type === 'error') this.err.write(`${event.message}\n`);
   }
 
   // ── output ──────────────────────────────────────────────────────────────────────────────────────
