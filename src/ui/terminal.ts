@@ -57,7 +57,7 @@ export interface Palette {
 
 const PICKS = [36, 35, 34, 33, 32, 96, 95, 94];
 
-export function palette(color: boolean): Palette {
+function palette(color: boolean): Palette {
   const wrap = (open: number, close: number) => (text: string) => (color ? `\u001b[${open}m${text}\u001b[${close}m` : text);
   return {
     green: wrap(32, 39),
