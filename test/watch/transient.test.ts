@@ -1,15 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execa } from 'execa';
-import { loadedConfig } from '../support/config.js';
+import { describe, expect, it } from 'vitest';
 import type { FileChange } from '../../src/plan/index.js';
 import { createCoalescer } from '../../src/watch/coalesce.js';
 import { withoutTransient } from '../../src/watch/transient.js';
-import { startWatcher, watchScope, type Watcher } from '../../src/watch/index.js';
-import { noSelfWrites, plan } from '../../src/plan/index.js';
-import { artifactRules } from '../../src/plan/rules.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,63 +64,5 @@ describe('files created and removed within one batch', () => {
     await c.idle();
     expect(pending).toEqual([1, 2, 1, 0]);
     c.close();
-  });
-});
-
-describe('sed -i under the real watcher', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) await c();
-  });
-
-  it('gives a batch of main.go alone, and the reason line names only it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'devloop-transient-'));
-    await mkdir(join(dir, 'app'), { recursive: true });
-    await writeFile(join(dir, 'app/main.go'), 'package main // v1\n');
-    await writeFile(join(dir, 'app/Dockerfile'), 'FROM scratch\n');
-    const loaded = loadedConfig(dir, {
-      metadata: { name: 't' },
-      build: {
-        concurrency: 1,
-        artifacts: [{ image: 'app', context: join(dir, 'app'), docker: { dockerfile: 'Dockerfile', buildArgs: {}, target: '' }, sync: [] }],
-      },
-      manifests: [],
-      deploy: { statusCheck: { timeout: 1000 } },
-    });
-    const batches: FileChange[][] = [];
-    const watcher: Watcher = startWatcher({
-      scope: watchScope(loaded),
-      trigger: 'notify',
-      debounceMs: 100,
-      intervalMs: 100,
-      run: async (changes) => void batches.push(changes),
-      onError: (e) => {
-        throw e;
-      },
-    });
-    cleanups.push(async () => {
-      await watcher.close();
-      await rm(dir, { recursive: true, force: true });
-    });
-    await watcher.ready;
-    // sed -i writes a temporary file next to the target and renames it onto it; an editor's scratch file comes and goes
-    await execa('sed', ['-i', 's/v1/v2/', join(dir, 'app/main.go')]);
-    await writeFile(join(dir, 'app/scratch-123'), 'x');
-    await unlink(join(dir, 'app/scratch-123'));
-    await sleep(400);
-    await watcher.idle();
-    expect(batches).toHaveLength(1);
-    expect(new Set(batches[0]!.map((c) => c.path))).toEqual(new Set([join(dir, 'app/main.go')]));
-
-    const decided = plan({
-      changes: batches[0]!,
-      configFile: join(dir, 'devloop.yaml'),
-      configDir: dir,
-      isManifest: () => false,
-      artifacts: loaded.config.build.artifacts.map(artifactRules),
-      state: { noSync: new Set(), syncedSinceBuild: new Set(), changedDuringLast: new Set(), selfWrites: noSelfWrites, built: new Set(['app']), deployed: true },
-    });
-    expect(decided.reason).toMatch(/main\.go changed/);
-    expect(decided.reason).not.toMatch(/more/);
   });
 });
