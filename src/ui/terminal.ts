@@ -140,6 +140,8 @@ export class TerminalRenderer {
   private dirty = false;
   private closed = false;
   private readonly podColours = new Map<string, number>();
+  /** Skipped stages not printed yet: the next ones may join their line. */
+  private skipped?: { stages: StageName[]; artifact?: string; hook?: string; detail?: string };
 
   /** `err` gets progress and errors; `out` gets pod logs and reports (diagnose). */
   constructor(
@@ -159,6 +161,7 @@ export class TerminalRenderer {
 
   render(event: DevloopEvent): void {
     const time = Date.parse(event.time);
+    if (this.skipped && !(event.type === 'stage' && event.status === 'skipped' && this.joinsSkipped(event))) this.flushSkipped();
     switch (event.type) {
       case 'stage':
         return this.stage(event, time);
@@ -212,6 +215,7 @@ export class TerminalRenderer {
 
   /** Clears the live lines, prints the summary line for stages no iteration summarised (build, deploy), then flushes. */
   async close(): Promise<void> {
+    this.flushSkipped();
     this.stopTimer();
     this.running.clear();
     this.forwards.clear();
@@ -252,7 +256,15 @@ export class TerminalRenderer {
     }
     const run = this.running.get(key);
     this.running.delete(key);
-    if (event.status === 'skipped') return this.commit([c.dim(`· ${label} skipped${event.detail ? ` (${event.detail})` : ''}`)]);
+    if (event.status === 'skipped') {
+      // Stages of one artifact skipped together for one reason (compile, build, push: cached) make one line.
+      if (this.skipped && this.joinsSkipped(event)) this.skipped.stages.push(event.stage);
+      else {
+        this.skipped = { stages: [event.stage], artifact: event.artifact, hook: event.hook, detail: event.detail };
+        queueMicrotask(() => this.flushSkipped()); // they are emitted together, in one go
+      }
+      return;
+    }
     const duration = event.durationMs ?? 0;
     this.spans.add(event.stage, time, duration);
     if (event.status === 'end') {
@@ -357,6 +369,19 @@ export class TerminalRenderer {
       return this.commit([c.dim(`  ${prefix} ${toolLine(event.line, this.options.color)}`)]);
     }
     this.changed();
+  }
+
+  private joinsSkipped(event: StageEvent): boolean {
+    const held = this.skipped;
+    return Boolean(held && held.artifact === event.artifact && held.hook === event.hook && held.detail === event.detail && !held.stages.includes(event.stage));
+  }
+
+  private flushSkipped(): void {
+    const held = this.skipped;
+    if (!held) return;
+    this.skipped = undefined;
+    const label = [held.stages.join(', '), held.hook, held.artifact].filter(Boolean).join(' ');
+    this.commit([this.c.dim(`· ${label} skipped${held.detail ? ` (${held.detail})` : ''}`)]);
   }
 
   // ── output ──────────────────────────────────────────────────────────────────────────────────────

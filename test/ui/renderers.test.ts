@@ -219,6 +219,21 @@ describe('tool output: kept per stage, shown when it fails or with --verbose', (
   });
 });
 
+describe('skipped stages', () => {
+  test('the stages of one artifact skipped together for one reason are one line', async () => {
+    const { err, renderer } = terminal();
+    const skip = (stage: 'compile' | 'build' | 'push', artifact: string): DevloopEvent => ({ type: 'stage', stage, artifact, status: 'skipped', detail: 'cached', time: '2025-06-01T10:00:00.000Z' });
+    renderer.render(skip('compile', 'hello'));
+    renderer.render(skip('build', 'hello'));
+    renderer.render(skip('push', 'hello'));
+    renderer.render(skip('build', 'quote'));
+    renderer.render({ type: 'artifact', image: 'hello', tag: 'r/hello:1', cached: true, time: '2025-06-01T10:00:00.000Z' });
+    renderer.render(skip('push', 'quote'));
+    await Promise.resolve();
+    expect(err.text.split('\n')).toEqual(['· compile, build, push hello skipped (cached)', '· build quote skipped (cached)', '  hello → r/hello:1 (cached)', '· push quote skipped (cached)', '']);
+  });
+});
+
 describe('text from elsewhere', () => {
   test('only colour codes stay: cursor movement, erasing, carriage returns and other controls would move the live rows', () => {
     expect(printable('\u001b[32mok\u001b[39m 50%\r\u001b[2K\u001b[1A100%\u001b]0;title\u0007\tdone\u0008')).toBe('\u001b[32mok\u001b[39m 50%100%  done');
@@ -375,13 +390,15 @@ describe('hook events in the terminal', () => {
     { type: 'stage', stage: 'hook', hook: 'migrate', status: 'skipped', detail: 'no running container of web' },
   ];
 
-  test('a hook stage shows its name (and artifact); its output only with --verbose, prefixed with artifact, stage and name', () => {
+  test('a hook stage shows its name (and artifact); its output only with --verbose, prefixed with artifact, stage and name', async () => {
     const { err, renderer } = terminal();
     for (const body of events) renderer.render({ ...body, ...at('2025-06-01T10:00:00.000Z') } as DevloopEvent);
+    await renderer.close();
     expect(err.text.split('\n')).toEqual(['✓ hook codegen web 120ms', '· hook migrate skipped (no running container of web)', '']);
     const verbose = new Buffer();
     const loud = new TerminalRenderer(verbose, new Buffer(), { color: false, verbose: true, timer: false });
     for (const body of events) loud.render({ ...body, ...at('2025-06-01T10:00:00.000Z') } as DevloopEvent);
+    await loud.close();
     expect(verbose.text.split('\n')).toEqual([
       '▸ hook codegen web',
       '  [web hook codegen] generated 3 files',
