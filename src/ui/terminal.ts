@@ -140,6 +140,9 @@ export class TerminalRenderer {
   private dirty = false;
   private closed = false;
   private readonly podColours = new Map<string, number>();
+  /** Pod log text waiting to be written past the live lines (see toOut). */
+  private outHeld = '';
+  private outFlush?: NodeJS.Immediate;
   /** Skipped stages not printed yet: the next ones may join their line. */
   private skipped?: { stages: StageName[]; artifact?: string; hook?: string; detail?: string };
 
@@ -216,6 +219,7 @@ export class TerminalRenderer {
   /** Clears the live lines, prints the summary line for stages no iteration summarised (build, deploy), then flushes. */
   async close(): Promise<void> {
     this.flushSkipped();
+    this.flushOut();
     this.stopTimer();
     this.running.clear();
     this.forwards.clear();
@@ -405,19 +409,38 @@ export class TerminalRenderer {
 
   /** Prints `lines` for good (above the live lines on a terminal). */
   private commit(lines: string[]): void {
+    this.flushOut();
     const text = lines.map((line) => `${line}\n`).join('');
     if (!this.area) return void this.err.write(text);
     this.dirty = false;
     this.err.write(this.area.erase() + text + this.area.draw(this.liveLines()));
   }
 
-  /** Writes to stdout; on the same terminal the live lines step aside first. */
+  /**
+   * Writes to stdout; on the same terminal the live lines step aside first. Pod log lines arriving
+   * together (one chunk, one turn of the event loop) step past the live lines once, not once each.
+   */
   private toOut(text: string): void {
-    if (!this.area || !this.options.live!.outIsTerminal || this.area.empty) return void this.out.write(text);
-    this.err.write(this.area.erase());
+    if (!this.area || !this.options.live!.outIsTerminal || this.area.empty) {
+      this.flushOut();
+      return void this.out.write(text);
+    }
+    this.outHeld += text;
+    if (!this.outFlush) this.outFlush = setImmediate(() => this.flushOut());
+  }
+
+  private flushOut(): void {
+    if (this.outFlush) clearImmediate(this.outFlush);
+    this.outFlush = undefined;
+    if (!this.outHeld) return;
+    const text = this.outHeld;
+    this.outHeld = '';
+    const area = this.area;
+    if (!area) return void this.out.write(text);
+    this.err.write(area.erase());
     this.out.write(text);
     this.dirty = false;
-    this.err.write(this.area.draw(this.liveLines()));
+    this.err.write(area.draw(this.liveLines()));
   }
 
   /** The live lines changed: redraw now, or with the next frame when a timer runs. */
@@ -429,6 +452,7 @@ export class TerminalRenderer {
 
   private redraw(): void {
     if (!this.area) return;
+    if (this.outHeld) return this.flushOut();
     const animated = this.running.size > 0 || this.iteration !== undefined;
     if (!animated && !this.dirty) return;
     this.dirty = false;

@@ -354,6 +354,19 @@ describe('on a terminal: in-place stage lines and a status block', () => {
     expect(screen.cursorHidden).toBe(false);
   });
 
+  test('pod log lines that arrive together step past the live lines once', async () => {
+    const { screen, feed } = live();
+    feed({ type: 'pods', workload: 'deployment/hello', namespace: 'dev', ready: 1, total: 1 });
+    const writes: string[] = [];
+    const write = screen.write.bind(screen);
+    screen.write = (chunk: string, callback?: () => void) => (writes.push(chunk), write(chunk, callback));
+    for (let i = 0; i < 50; i++) feed({ type: 'log', pod: 'hello-1', container: 'hello', line: `GET /${i}` });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes.filter((chunk) => chunk.includes('\u001b[J'))).toHaveLength(1);
+    expect(screen.screen().slice(0, 2)).toEqual(['[hello-1/hello] GET /0', '[hello-1/hello] GET /1']);
+    expect(screen.screen().slice(-3)).toEqual(['[hello-1/hello] GET /49', '─'.repeat(60), '● deployment/hello 1/1 ready']);
+  });
+
   test('live lines are cut to the width of the terminal (one row each), with an ellipsis', () => {
     const { screen, feed } = live(30);
     feed({ type: 'stage', stage: 'compile', artifact: 'a-very-long-artifact-name-indeed', status: 'start' });
