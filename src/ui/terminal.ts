@@ -292,11 +292,12 @@ export class TerminalRenderer {
     // "deleting deployment/hello in dev" names its resource already.
     const line = this.c.dim(`  ${event.message.includes(who) ? '' : `${who}: `}${event.message}${event.total !== undefined ? ` ${event.current ?? 0}/${event.total}` : ''}`);
     if (run) run.progress = event;
-    if (this.options.verbose) return this.commit([line]);
-    if (!transient || (!run && !SUMMED.has(event.stage))) return this.commit([line]);
-    // In place on a terminal; plain output keeps the status heartbeat, and the end line sums up the rest.
-    if (this.area) return this.changed();
-    if (event.stage === 'status') this.commit([line]);
+    // Results (pruned x, deleting y, files synced) are lines of their own; --verbose shows every progress line.
+    if (this.options.verbose || !transient) return this.commit([line]);
+    // A running account: in place on a terminal. Without one the status heartbeat is a line, and build and
+    // push are summed up by their end line.
+    if (this.area && run) return this.changed();
+    if (event.stage === 'status' || (!run && !SUMMED.has(event.stage))) this.commit([line]);
   }
 
   private forward(event: ForwardEvent): void {
