@@ -102,6 +102,7 @@ export async function runDev(ctx: DevContext, options: DevOptions, stages: DevSt
       intervalMs: options.intervalMs,
       run,
       observe: (change) => state.writes.observe(change.path),
+      onPending: (count) => emit({ type: 'pending', count }),
       onError: (error) => emit({ type: 'notice', level: 'warn', message: `watcher: ${error.message}` }),
     });
 
