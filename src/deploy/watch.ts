@@ -1,11 +1,14 @@
 /**
- * List-then-watch of one collection: the caller sees the full current set of objects after every
- * change. A dropped stream resumes from the last resourceVersion seen; "410 Gone" (that version
- * was compacted away) starts over with a fresh list. Failures to reconnect are bounded.
+ * The one list-then-watch loop of devloop (an informer's reflector), for every collection it
+ * follows: list, then watch from the list's resourceVersion with bookmarks; an ERROR event
+ * (usually 410 Gone: that version was compacted away) lists again. When a watch ends the loop
+ * either resumes from the last version seen (`watchCollection`: apply, status, delete) or lists
+ * again (the pod watcher, forward/pod-watch.ts, used by forwarding and log streaming: a restarted
+ * API server may start its versions over). Failures back off; `maxFailures` in a row give up.
  */
+import type { KubeClient } from '../kube/client.js';
 import type { DeployApi } from './api.js';
 import { httpStatusOf } from './errors.js';
-import { sleep } from './retry.js';
 
 export interface WatchedObject {
   apiVersion?: string;
@@ -22,7 +25,7 @@ export interface WatchTarget {
   fieldSelector?: string;
 }
 
-/** Consecutive failed (re)connections tolerated before the watch gives up. */
+/** Consecutive failed (re)connections tolerated before a collection watch gives up. */
 const MAX_CONSECUTIVE_FAILURES = 6;
 
 /**
@@ -37,84 +40,177 @@ export async function watchCollection(
 ): Promise<void> {
   const resource = await api.resolve(target.apiVersion, target.kind);
   if (!resource) throw new Error(`no resource for kind ${target.kind} in ${target.apiVersion}`);
-  const path = api.collectionPath(target.apiVersion, resource, target.namespace);
-  const watch = new api.kube.lib.Watch(api.kube.kc);
+  if (signal.aborted) return;
   const objects = new Map<string, WatchedObject>();
-  let resourceVersion: string | undefined;
-  let failures = 0;
-
-  while (!signal.aborted) {
-    if (resourceVersion === undefined) {
-      try {
+  await new Promise<void>((resolve, reject) => {
+    const watch = listWatch<WatchedObject>({
+      kube: api.kube,
+      path: api.collectionPath(target.apiVersion, resource, target.namespace),
+      list: async () => {
         const list = await api.objects.list(target.apiVersion, target.kind, target.namespace, undefined, undefined, undefined, target.fieldSelector, target.labelSelector);
+        return { items: list.items as unknown as WatchedObject[], metadata: list.metadata };
+      },
+      labelSelector: target.labelSelector,
+      fieldSelector: target.fieldSelector,
+      onList(items) {
         objects.clear();
-        for (const item of list.items as unknown as WatchedObject[]) objects.set(keyOf(item), item);
-        resourceVersion = list.metadata?.resourceVersion ?? '';
+        for (const item of items) objects.set(keyOf(item), item);
         onChange(objects);
-      } catch (error) {
-        if (signal.aborted) return;
-        if (++failures >= MAX_CONSECUTIVE_FAILURES) throw error;
-        await sleep(backoff(failures), signal);
-        continue;
-      }
-    }
-    const outcome = await new Promise<{ gone: boolean; error?: unknown; sawEvent: boolean }>((resolve) => {
-      let sawEvent = false;
-      let gone = false;
-      let controller: AbortController | undefined;
-      const stop = (): void => controller?.abort();
-      signal.addEventListener('abort', stop, { once: true });
-      const query: Record<string, string | boolean> = { allowWatchBookmarks: true };
-      if (resourceVersion) query.resourceVersion = resourceVersion;
-      if (target.labelSelector) query.labelSelector = target.labelSelector;
-      if (target.fieldSelector) query.fieldSelector = target.fieldSelector;
-      watch
-        .watch(
-          path,
-          query,
-          (phase: string, object: WatchedObject) => {
-            sawEvent = true;
-            if (phase === 'ERROR') {
-              const code = (object as { code?: number }).code;
-              if (code === 410) gone = true;
-              controller?.abort();
-              return;
-            }
-            const version = object?.metadata?.resourceVersion;
-            if (version) resourceVersion = version;
-            if (phase === 'BOOKMARK') return;
-            if (phase === 'DELETED') objects.delete(keyOf(object));
-            else objects.set(keyOf(object), object);
-            onChange(objects);
-          },
-          (error: unknown) => {
-            signal.removeEventListener('abort', stop);
-            resolve({ gone: gone || httpStatusOf(error) === 410, error: error ?? undefined, sawEvent });
-          },
-        )
-        .then((c) => {
-          controller = c;
-          if (signal.aborted) c.abort();
-        })
-        .catch((error: unknown) => resolve({ gone: false, error, sawEvent }));
+      },
+      onEvent(type, object) {
+        if (type === 'DELETED') objects.delete(keyOf(object));
+        else objects.set(keyOf(object), object);
+        onChange(objects);
+      },
+      afterEnd: 'resume',
+      maxFailures: MAX_CONSECUTIVE_FAILURES,
+      maxBackoffMs: 2_000,
+      onGiveUp(error) {
+        signal.removeEventListener('abort', stop);
+        reject(error);
+      },
     });
-    if (signal.aborted) return;
-    if (outcome.gone) {
-      resourceVersion = undefined;
-      continue;
-    }
-    // Servers end watches routinely (timeouts, restarts): reconnect from the last version seen.
-    // Only failures to connect at all count toward giving up.
-    failures = outcome.error && !outcome.sawEvent ? failures + 1 : 0;
-    if (failures >= MAX_CONSECUTIVE_FAILURES) throw outcome.error;
-    await sleep(failures > 0 ? backoff(failures) : outcome.sawEvent ? 0 : 50, signal);
-  }
-}
-
-function backoff(failures: number): number {
-  return Math.min(100 * 2 ** failures, 2000);
+    const stop = (): void => {
+      watch.close();
+      resolve();
+    };
+    signal.addEventListener('abort', stop, { once: true });
+  });
 }
 
 export function keyOf(object: WatchedObject): string {
   return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}
+
+export interface ListedObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface ListWatchOptions<T extends ListedObject> {
+  kube: Pick<KubeClient, 'kc' | 'lib'>;
+  /** The collection's path, e.g. `/api/v1/namespaces/ns/pods`. */
+  path: string;
+  /** Lists the same collection (with the same selectors). */
+  list(): Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Every object after a (re)list: the current set replaces what was known. */
+  onList(items: T[]): void;
+  onEvent(type: WatchEventType, object: T): void;
+  /** After a watch ends: watch again from the last version seen, or list again. */
+  afterEnd: 'resume' | 'relist';
+  /** Failed lists or connections in a row before `onGiveUp` (and the loop stops); unbounded when absent. */
+  maxFailures?: number;
+  onGiveUp?(error: unknown): void;
+  /** Cap of the delay between attempts after failures (doubling from 100 ms). */
+  maxBackoffMs?: number;
+  /** The first failure of a streak (not every retry). */
+  onError?(error: Error): void;
+  /** A list succeeded after failures (the API server is back), before `onList`. */
+  onRecover?(): void;
+}
+
+const RETRY_START_MS = 100;
+
+/** Starts the loop; it runs until `close()` (or until it gives up). */
+export function listWatch<T extends ListedObject>(options: ListWatchOptions<T>): { close(): void } {
+  let closed = false;
+  let abortWatch: (() => void) | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const maxBackoff = options.maxBackoffMs ?? 5_000;
+  let backoff = RETRY_START_MS;
+  let failing = false;
+  let failures = 0;
+  let resourceVersion: string | undefined;
+
+  const cycle = async (): Promise<void> => {
+    if (closed) return;
+    if (resourceVersion === undefined) {
+      try {
+        const list = await options.list();
+        if (closed) return;
+        resourceVersion = list.metadata?.resourceVersion ?? '';
+        if (failing) {
+          failing = false;
+          options.onRecover?.();
+        }
+        options.onList(list.items);
+      } catch (error) {
+        return retry(error);
+      }
+    }
+
+    const watch = new options.kube.lib.Watch(options.kube.kc);
+    const startedAt = Date.now();
+    let relist = false;
+    let sawEvent = false;
+    const query: Record<string, string | boolean> = { allowWatchBookmarks: true };
+    if (options.labelSelector) query.labelSelector = options.labelSelector;
+    if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
+    if (resourceVersion) query.resourceVersion = resourceVersion;
+    const onEvent = (type: string, object: T): void => {
+      if (closed) return;
+      sawEvent = true;
+      if (type === 'ERROR') {
+        // Usually 410 Gone (resourceVersion too old): list again.
+        relist = true;
+        abortWatch?.();
+        return;
+      }
+      const version = object?.metadata?.resourceVersion;
+      if (version) resourceVersion = version;
+      if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') options.onEvent(type, object);
+    };
+    const onDone = (error: unknown): void => {
+      abortWatch = undefined;
+      if (closed) return;
+      if (relist || options.afterEnd === 'relist' || httpStatusOf(error) === 410) resourceVersion = undefined;
+      if (Date.now() - startedAt > 10_000 || relist) backoff = RETRY_START_MS;
+      // A watch that delivered events was connected: only failures in a row count toward giving up.
+      if (sawEvent) failures = 0;
+      if (error && !isAbort(error)) retry(error);
+      else schedule(relist ? 0 : RETRY_START_MS);
+    };
+    try {
+      const controller = await watch.watch(options.path, query, onEvent, onDone);
+      if (closed) controller.abort();
+      else abortWatch = () => controller.abort();
+    } catch (error) {
+      retry(error);
+    }
+  };
+
+  const schedule = (delayMs: number): void => {
+    if (closed) return;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => void cycle(), delayMs);
+  };
+  const retry = (error: unknown): void => {
+    if (closed) return;
+    failures += 1;
+    if (options.maxFailures !== undefined && failures >= options.maxFailures) {
+      close();
+      options.onGiveUp?.(error);
+      return;
+    }
+    // Say it once per outage, not on every retry: onRecover closes the streak.
+    if (!failing) options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    failing = true;
+    schedule(backoff);
+    backoff = Math.min(backoff * 2, maxBackoff);
+  };
+  const close = (): void => {
+    closed = true;
+    clearTimeout(retryTimer);
+    abortWatch?.();
+  };
+
+  void cycle();
+  return { close };
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || /aborted/i.test(error.message));
 }

@@ -1,9 +1,10 @@
 /**
- * A live view of the pods matching a selector: list, then watch from the list's resourceVersion,
- * and on any watch end list again. Forwarding and log streaming both react to its changes, so pod
- * readiness is pushed by the API server rather than polled.
+ * A live view of the pods matching a selector, through the one list+watch loop (deploy/watch.ts
+ * `listWatch`), listing again on any watch end. Forwarding and log streaming both react to its
+ * changes, so pod readiness is pushed by the API server rather than polled.
  */
 import type { V1Pod } from '@kubernetes/client-node';
+import { listWatch } from '../deploy/watch.js';
 import type { KubeClient } from '../kube/client.js';
 import type { PodCandidate } from './select.js';
 
@@ -29,20 +30,12 @@ export interface PodWatch {
   close(): void;
 }
 
-const RETRY_START_MS = 100;
-
 export function watchPods(kube: KubeClient, options: PodWatchOptions): PodWatch {
   const store = new Map<string, PodCandidate>();
   const listeners = new Set<() => void>();
   let seq = 0;
-  let closed = false;
-  let abortWatch: (() => void) | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
   let markSynced!: () => void;
   const synced = new Promise<void>((resolve) => (markSynced = resolve));
-  const maxBackoff = options.maxBackoffMs ?? 5_000;
-  let backoff = RETRY_START_MS;
-  let failing = false;
 
   const notify = (): void => {
     for (const listener of [...listeners]) listener();
@@ -56,84 +49,34 @@ export function watchPods(kube: KubeClient, options: PodWatchOptions): PodWatch 
     store.set(name, { pod, seq: sameUid ? known.seq : ++seq });
   };
 
-  const cycle = async (): Promise<void> => {
-    if (closed) return;
-    let resourceVersion: string | undefined;
-    try {
-      const list = await kube.core.listNamespacedPod({
-        namespace: options.namespace,
-        labelSelector: options.labelSelector,
-        fieldSelector: options.fieldSelector,
-      });
-      if (closed) return;
+  // Unbounded: it keeps trying through an API server outage (onError once, onRecover after).
+  const watch = listWatch<V1Pod>({
+    kube,
+    path: `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods`,
+    list: () => kube.core.listNamespacedPod({ namespace: options.namespace, labelSelector: options.labelSelector, fieldSelector: options.fieldSelector }),
+    labelSelector: options.labelSelector,
+    fieldSelector: options.fieldSelector,
+    onList(pods) {
       const names = new Set<string>();
-      for (const pod of list.items) {
+      for (const pod of pods) {
         upsert(pod);
         if (pod.metadata?.name) names.add(pod.metadata.name);
       }
       for (const name of [...store.keys()]) if (!names.has(name)) store.delete(name);
-      resourceVersion = list.metadata?.resourceVersion;
       markSynced();
-      if (failing) {
-        failing = false;
-        options.onRecover?.();
-      }
       notify();
-    } catch (error) {
-      return retry(error);
-    }
-
-    const watch = new kube.lib.Watch(kube.kc);
-    const startedAt = Date.now();
-    let relist = false;
-    const path = `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods`;
-    const query: Record<string, string | boolean> = { allowWatchBookmarks: true };
-    if (options.labelSelector) query.labelSelector = options.labelSelector;
-    if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
-    if (resourceVersion) query.resourceVersion = resourceVersion;
-    const onEvent = (type: string, object: V1Pod): void => {
-      if (closed) return;
-      if (type === 'ADDED' || type === 'MODIFIED') upsert(object);
-      else if (type === 'DELETED' && object.metadata?.name) store.delete(object.metadata.name);
-      else if (type === 'ERROR') {
-        // Usually 410 Gone (resourceVersion too old): list again.
-        relist = true;
-        abortWatch?.();
-        return;
-      } else return;
+    },
+    onEvent(type, pod) {
+      if (type !== 'DELETED') upsert(pod);
+      else if (pod.metadata?.name) store.delete(pod.metadata.name);
+      else return;
       notify();
-    };
-    const onDone = (error: unknown): void => {
-      abortWatch = undefined;
-      if (closed) return;
-      if (Date.now() - startedAt > 10_000 || relist) backoff = RETRY_START_MS;
-      if (error && !isAbort(error)) retry(error);
-      else schedule(relist ? 0 : RETRY_START_MS);
-    };
-    try {
-      const controller = await watch.watch(path, query, onEvent, onDone);
-      if (closed) controller.abort();
-      else abortWatch = () => controller.abort();
-    } catch (error) {
-      retry(error);
-    }
-  };
-
-  const schedule = (delayMs: number): void => {
-    if (closed) return;
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(() => void cycle(), delayMs);
-  };
-  const retry = (error: unknown): void => {
-    if (closed) return;
-    // Say it once per outage, not on every retry: onRecover closes the streak.
-    if (!failing) options.onError?.(error instanceof Error ? error : new Error(String(error)));
-    failing = true;
-    schedule(backoff);
-    backoff = Math.min(backoff * 2, maxBackoff);
-  };
-
-  void cycle();
+    },
+    afterEnd: 'relist',
+    maxBackoffMs: options.maxBackoffMs ?? 5_000,
+    onError: options.onError,
+    onRecover: options.onRecover,
+  });
 
   return {
     pods: () => [...store.values()],
@@ -143,14 +86,8 @@ export function watchPods(kube: KubeClient, options: PodWatchOptions): PodWatch 
     },
     synced,
     close() {
-      closed = true;
-      clearTimeout(retryTimer);
-      abortWatch?.();
+      watch.close();
       listeners.clear();
     },
   };
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || /aborted/i.test(error.message));
 }

@@ -34,4 +34,25 @@ describe('watchCollection', () => {
     expect(watches.length).toBeGreaterThanOrEqual(2);
     expect(watches.slice(1).every((r) => r.query.resourceVersion)).toBe(true);
   });
+
+  it('gives up after 6 failed connections in a row (rejects with the last error), and stops at once when aborted', async () => {
+    harness = await startHarness();
+    const h = harness;
+    await h.api.resolve('v1', 'Service'); // discovery is cached: the failures are the list's
+    await h.fake.controls.setUnavailable(true);
+    const error = await watchCollection(h.api, { apiVersion: 'v1', kind: 'Service', namespace: 'default' }, () => undefined, new AbortController().signal).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    await h.fake.controls.setUnavailable(false);
+
+    const stop = new AbortController();
+    let notified!: () => void;
+    const listed = new Promise<void>((resolve) => (notified = resolve));
+    const watching = watchCollection(h.api, { apiVersion: 'v1', kind: 'Service', namespace: 'default' }, () => notified(), stop.signal);
+    await listed;
+    stop.abort();
+    await watching; // resolves: an abort is no failure
+  });
 });
