@@ -21,16 +21,20 @@ import { benchNamespace, benchRegistry, clusterOrSkip, exampleProject, getFresh,
 export const MANUAL_STEPS = ['go build', 'docker build', 'docker push', 'edit YAML', 'kubectl apply', 'rollout status', 'port-forward + curl'];
 
 /**
- * Sets up the example in its own namespace (first deploy untimed), runs the manual flow `iterations`
- * times and cleans up. Resolves with every run's per-step times and the medians.
- * `kubeconfig` defaults to the one clusterOrSkip finds (which exits 0 with one line when there is none).
+ * Sets up the example in its own namespace and deploys it once through the manual flow (untimed: Go's
+ * and Docker's caches warm up). `iterate()` runs the flow once more after a one-line change and resolves
+ * with each step's time and the total; `dispose()` deletes the namespace, temp folder and images.
  */
-export async function measureManualFlow({ kubeconfig, iterations = 3, log = () => {} } = {}) {
-  kubeconfig ??= await clusterOrSkip('manual-flow');
+export async function prepareManualFlow({ kubeconfig }) {
   const registry = benchRegistry();
   const dir = await mkdtemp(join(tmpdir(), 'devloop-bench-manual-'));
   const ns = await benchNamespace(kubeconfig, 'manual');
   let project;
+  const dispose = async () => {
+    await ns.remove();
+    if (project) await removeImages(project.repo);
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     project = await exampleProject(dir, registry);
     const app = join(dir, 'examples', 'hello', 'hello');
@@ -50,26 +54,55 @@ export async function measureManualFlow({ kubeconfig, iterations = 3, log = () =
       'rollout status': () => kubectl(kubeconfig, ['rollout', 'status', '-n', ns.namespace, 'deployment/hello', '--timeout=180s'], 200_000),
       'port-forward + curl': (_tag, greeting) => portForwardUntil(kubeconfig, ns.namespace, greeting),
     };
-    const flow = async (tag, greeting) => {
+    let n = 0;
+    const iterate = async () => {
+      const tag = `i${n++}`;
+      const greeting = `Hello from the manual flow ${tag} ${Date.now()}`;
       await writeFile(mainGo, source.replace(/const greeting = "[^"]*"/, `const greeting = "${greeting}"`)); // the save
       const times = {};
       for (const name of MANUAL_STEPS) times[name] = await timed(() => steps[name](tag, greeting));
       return { steps: times, total: Object.values(times).reduce((a, b) => a + b, 0) };
     };
+    await iterate();
+    return { iterate, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
 
-    await flow('first', 'Hello from the manual flow, first'); // deploys; Go's and Docker's caches warm up
+/** Medians of manual-flow runs: the total and each step. */
+export function summarizeManualFlow(runs) {
+  return {
+    runs,
+    median: median(runs.map((r) => r.total)),
+    steps: Object.fromEntries(MANUAL_STEPS.map((s) => [s, median(runs.map((r) => r.steps[s]))])),
+  };
+}
+
+/** One line: the total and each step. */
+export function describeManualRun(run) {
+  return `${fmtMs(run.total)} = ${MANUAL_STEPS.map((s) => `${s} ${fmtMs(run.steps[s])}`).join(' · ')}`;
+}
+
+/**
+ * The manual flow, `iterations` times after a first untimed deploy, then cleaned up: every run's
+ * per-step times and the medians ({runs, median, steps}). `kubeconfig` defaults to the one
+ * clusterOrSkip finds (which exits 0 with one line when there is none). Runs interleaved with another
+ * measurement (so both see the same machine load) use prepareManualFlow() instead.
+ */
+export async function measureManualFlow({ kubeconfig, iterations = 3, log = () => {} } = {}) {
+  kubeconfig ??= await clusterOrSkip('manual-flow');
+  const flow = await prepareManualFlow({ kubeconfig });
+  try {
     const runs = [];
     for (let i = 1; i <= iterations; i++) {
-      const result = await flow(`i${i}`, `Hello from the manual flow ${i} ${Date.now()}`);
-      runs.push(result);
-      log(`manual flow ${i}: ${fmtMs(result.total)} = ${MANUAL_STEPS.map((s) => `${s} ${fmtMs(result.steps[s])}`).join(' · ')}`);
+      runs.push(await flow.iterate());
+      log(`manual flow ${i}: ${describeManualRun(runs.at(-1))}`);
     }
-    const medians = Object.fromEntries(MANUAL_STEPS.map((s) => [s, median(runs.map((r) => r.steps[s]))]));
-    return { runs, median: median(runs.map((r) => r.total)), steps: medians };
+    return summarizeManualFlow(runs);
   } finally {
-    await ns.remove();
-    if (project) await removeImages(project.repo);
-    await rm(dir, { recursive: true, force: true });
+    await flow.dispose();
   }
 }
 
@@ -87,7 +120,7 @@ async function portForwardUntil(kubeconfig, namespace, greeting) {
       while (performance.now() < deadline && child.exitCode === null) {
         const answer = await getFresh(port, '/').catch(() => undefined);
         if (answer?.status === 200 && answer.body.includes(greeting)) return;
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 50)); // as bench/rebuild.mjs polls devloop's forward
       }
     } finally {
       child.kill();
