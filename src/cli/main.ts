@@ -19,7 +19,7 @@ program
   .option('--default-repo <repo>', 'image repository prefix (also DEVLOOP_DEFAULT_REPO)')
   .option('--platform <list>', "target platforms, e.g. linux/arm64 or linux/amd64,linux/arm64 (default: build.platform, else the cluster's nodes)")
   .option('--no-color', 'plain terminal output')
-  .option('--verbose', 'print stack traces and debug detail', false)
+  .option('--verbose', 'print stack traces, and tool output (compile, docker, hooks) as it comes', false)
   .option('--skip-preflight', 'do not check that the cluster and registries answer before building', false)
   .showHelpAfterError('(run `devloop --help` for usage)')
   // Set before any .command(): subcommands copy it when created. --help/--version exit 0; usage errors 2.
@@ -99,6 +99,8 @@ program
   .option('--interval <duration>', 'polling interval with --trigger polling', '1s')
   .option('--cleanup <bool>', 'delete what this session deployed on exit', 'true')
   .option('--status-check-timeout <duration>', 'how long to wait for rollout (e.g. 120s)')
+  .option('--ui', 'serve a live web view of the session on 127.0.0.1 (URL printed at start)', false)
+  .option('--ui-port <port>', 'port for the web view (default: a free one; implies --ui)')
   .action((_opts, command: Command) =>
     runCommand(globals(command), (ctx, c) => c.dev(ctx, command.opts())),
   );

@@ -52,6 +52,17 @@ export interface ForwardEvent {
   message?: string;
 }
 
+/** A deployed workload's rollout state, emitted by the status check whenever it changes. */
+export interface WorkloadEvent {
+  type: 'workload';
+  /** e.g. "deployment/hello" */
+  resource: string;
+  namespace?: string;
+  state: 'waiting' | 'ready' | 'failed';
+  /** e.g. "hello: 1/2 replicas ready" */
+  message: string;
+}
+
 export interface IterationEvent {
   type: 'iteration';
   n: number;
@@ -67,6 +78,24 @@ export interface IterationEvent {
 export interface StageDuration {
   stage: StageName;
   durationMs: number;
+}
+
+/** Pods of one workload this session deployed: emitted when their counts change (`dev`, `run --tail`). */
+export interface PodsEvent {
+  type: 'pods';
+  /** e.g. "deployment/hello" (the pod's owner; "pod/x" for a bare pod). */
+  workload: string;
+  namespace: string;
+  /** Pods whose Ready condition is True. */
+  ready: number;
+  /** Pods not terminating. */
+  total: number;
+}
+
+/** `dev`: distinct changed paths waiting for the next iteration; 0 once they are taken. */
+export interface PendingEvent {
+  type: 'pending';
+  count: number;
 }
 
 export interface LogEvent {
@@ -128,7 +157,10 @@ export type DevloopEventBody =
   | ProgressEvent
   | ArtifactEvent
   | ForwardEvent
+  | WorkloadEvent
   | IterationEvent
+  | PodsEvent
+  | PendingEvent
   | LogEvent
   | NoticeEvent
   | ErrorEvent

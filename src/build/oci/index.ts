@@ -20,7 +20,7 @@ import { isLoopbackHost, registryOf } from '../../registry/reference.js';
 import type { OciBuildConfig } from '../../config/types.js';
 
 /** Where the builder keeps its blob store / OCI image layout, below the project. */
-export function ociStoreDir(projectDir: string): string {
+function ociStoreDir(projectDir: string): string {
   return join(projectDir, '.devloop', 'oci');
 }
 
