@@ -26,7 +26,7 @@ export async function load(url, context, next) {
 afterAll(removeTemps);
 
 /** Runs the CLI and returns the files it loaded, relative to the repository, in load order. */
-async function loadedFiles(args: string[], cwd: string): Promise<{ exitCode: number; stderr: string; files: string[] }> {
+async function loadedFiles(args: string[], cwd: string): Promise<{ exitCode: number; stdout: string; stderr: string; files: string[] }> {
   const log = join(cwd, `loaded-${Date.now()}.txt`);
   await writeFile(log, '');
   const result = await execa('node', ['--import', join(hooks, 'register.mjs'), BIN, ...args], {
@@ -37,7 +37,7 @@ async function loadedFiles(args: string[], cwd: string): Promise<{ exitCode: num
   });
   const root = new URL('../../', import.meta.url).href;
   const files = (await readFile(log, 'utf8')).split('\n').filter(Boolean).map((url) => url.replace(root, ''));
-  return { exitCode: result.exitCode ?? -1, stderr: result.stderr, files };
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, files };
 }
 
 describe('start-up', () => {
@@ -63,11 +63,11 @@ manifests: []
 `,
       'app/www/index.html': 'hi\n',
     });
-    const first = await loadedFiles(['build', '--skip-preflight'], dir);
+    const first = await loadedFiles(['build', '--skip-preflight', '-o', 'json'], dir);
     expect(first.exitCode, first.stderr).toBe(0);
-    const noop = await loadedFiles(['build', '--skip-preflight'], dir);
+    const noop = await loadedFiles(['build', '--skip-preflight', '-o', 'json'], dir);
     expect(noop.exitCode, noop.stderr).toBe(0);
-    expect(noop.stderr).toContain('unchanged');
+    expect(noop.stdout).toMatch(/layer 1\/1 www → \/www: unchanged/);
     expect(noop.files).toEqual(['bin/devloop.js', 'dist/bundle/main.js', 'dist/bundle/commands.js']);
   });
 });
