@@ -109,8 +109,9 @@ function reuseAgents(kc: k8s.KubeConfig): void {
     const key = JSON.stringify([server, proxyUrl, options]); // Buffers (CA, cert, key) serialise by content
     let agent = agents.get(key);
     if (!agent) {
-      // Also one TLS context: every new connection (each port-forward stream is one) otherwise parses the CA and key again.
-      const secureContext = options.ca || options.cert || options.pfx ? createSecureContext(options as SecureContextOptions) : undefined;
+      // Also one TLS context (direct https only): every new connection (each port-forward stream is one) otherwise parses the CA and key again.
+      const direct = !proxyUrl && Boolean(server?.startsWith('https:'));
+      const secureContext = direct && (options.ca || options.cert || options.pfx) ? createSecureContext(options as SecureContextOptions) : undefined;
       agent = create(cluster, { ...options, keepAlive: true, ...(secureContext ? { secureContext } : {}) });
       agents.set(key, agent);
     }
