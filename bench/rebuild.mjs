@@ -101,7 +101,8 @@ async function measureDev(builder, manual) {
     // The new version cannot answer before it is applied: polling from the save would only open ~20
     // port-forward streams a second (TLS + WebSocket in devloop, the API server and the kubelet) beside
     // the compiler and docker, CPU the manual flow's curl (started after its rollout) does not take.
-    await dev.waitFor((e) => e.type === 'stage' && e.stage === 'apply' && e.status === 'start', 180_000, from);
+    const deploying = await dev.waitFor((e) => (e.type === 'stage' && e.stage === 'apply' && e.status === 'start') || (e.type === 'iteration' && e.status !== 'start' && e.status !== 'ok'), 180_000, from);
+    if (deploying.type === 'iteration') throw new Error(`save ${i}: iteration ${deploying.status} before deploying: ${deploying.reason ?? ''}\n${dev.stderr()}`);
     await untilServed(project.helloPort, '/', (body) => body.includes(greeting), 180_000, POLL_MS);
     const ms = performance.now() - savedPerf;
     served.push(ms);
