@@ -19,6 +19,7 @@ import { listenForKeys, type KeyCommand } from './dev-keys.js';
 import { processAlive, readSession, removeSession, writeSession } from './dev-session.js';
 import type { DeployOutcome, PipelineContext } from './pipeline.js';
 import { WriteObserver } from './write-observer.js';
+import { LiveUpdates } from './live-update.js';
 import type { HookRun, HookWhen } from '../hooks/index.js';
 
 export interface DevOptions {
@@ -66,6 +67,8 @@ interface LoopState {
   selfWrites: SelfWriteState;
   /** Changes the last plan held back (a self-write loop); they join the next batch. */
   held: FileChange[];
+  /** Live update: supervised artifacts, what was synced since each build, restarts. */
+  live: LiveUpdates;
 }
 
 const DELETE_TIMEOUT_MS = 60_000;
@@ -90,6 +93,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
     writes: new WriteObserver(),
     selfWrites: noSelfWrites,
     held: [],
+    live: new LiveUpdates(),
   };
 
   await removeOrphans(state, emit, signal);
@@ -105,6 +109,13 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
   const { startLogStreams } = await import('../logs/index.js');
   const { deployedSelector, startPortForwards } = await import('../forward/index.js');
   const logs = startLogStreams({ kube, emit, signal, namespace: kube.namespace, labelSelector: deployedSelector(loaded.config.metadata.name, state.runId) });
+  // A container the kubelet restarted (or a new pod) lacks what was synced since the build: an
+  // iteration copies it in again (the planner sees the artifact as stale).
+  const { watchPods } = await import('../forward/pod-watch.js');
+  const pods = watchPods(kube, { namespace: kube.namespace, labelSelector: selectorOf(state) });
+  pods.onChange(() => {
+    if (state.live.notice(pods.pods().map((p) => p.pod), state.builds)) void run([], false);
+  });
   let forwards: Awaited<ReturnType<typeof startPortForwards>> | undefined;
   const afterDeploy = async (): Promise<void> => {
     if (!forwards) {
@@ -177,6 +188,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
   } finally {
     stopKeys?.();
     await watcher?.close();
+    pods.close();
     await Promise.all([forwards?.close(), logs.close()]).catch(() => undefined);
     if (options.cleanup) await cleanupSession(state, emit);
     else emit({ type: 'notice', level: 'info', message: `left this session's objects deployed (--cleanup=false); \`devloop delete\` removes them` });
@@ -239,6 +251,8 @@ async function iteration(
           selfWrites: state.selfWrites,
           built: new Set(state.builds.keys()),
           deployed: state.running,
+          supervised: state.live.supervised,
+          stale: state.live.stale,
         },
       });
   state.selfWrites = decided.selfWrites;
@@ -287,6 +301,7 @@ async function reload(ctx: DevContext, state: LoopState): Promise<void> {
   state.loaded = next;
   Object.assign(state, rulesFor(next));
   state.noSync.clear();
+  state.live.reset();
   state.selfWrites = noSelfWrites;
   state.rescope = true;
   ctx.emit({ type: 'notice', level: 'info', message: 'config reloaded' });
@@ -324,8 +339,20 @@ async function applyPlan(
       await runHooks(hooks[when], syncHookRun(state, artifact.image, artifact.context, build, action, when, signal, emit));
     };
     try {
+      const copy = [...action.copy];
+      if (action.compile) {
+        // Live update of compiled code: compile, then copy what it wrote that the restart rules cover.
+        const { runCompile } = await import('../compile/index.js');
+        const { compiledOutputs } = await import('../sync/outputs.js');
+        const started = Date.now();
+        state.writes.startWriters();
+        await timedStage(emit, 'compile', action.image, () => runCompile({ artifact, emit, signal }));
+        const rules = state.rules.find((r) => r.image === action.image)!.sync;
+        copy.push(...(await compiledOutputs(artifact.context, rules, started)));
+      }
       await hookRun('before');
-      await timedStage(emit, 'sync', action.image, () =>
+      const catchUp = state.live.catchUp(action.image, copy, action.remove);
+      const synced = await timedStage(emit, 'sync', action.image, () =>
         syncToPods({
           kube: state.kube,
           signal,
@@ -333,8 +360,9 @@ async function applyPlan(
           context: artifact.context,
           namespaces: namespacesOf(state),
           labelSelector: selectorOf(state),
-          copy: action.copy,
+          copy,
           remove: action.remove,
+          catchUp,
         }).then((outcome) => {
           if (outcome.containers.length === 0) {
             // Nothing received the files: report the fact; the next plan builds and deploys instead.
@@ -343,10 +371,21 @@ async function applyPlan(
               hint: 'the next save rebuilds and deploys it; press r to do that now',
             });
           }
-          emit({ type: 'progress', stage: 'sync', artifact: action.image, message: `${outcome.files} file(s) into ${outcome.containers.length} container(s)` });
+          const lacking = outcome.targets.filter((t) => !catchUp.current(t)).length;
+          const since = catchUp.copy.length + catchUp.remove.length;
+          const caughtUp = lacking > 0 && since > outcome.files ? `; all ${since} synced since the build into ${lacking} container(s) that lacked them` : '';
+          emit({ type: 'progress', stage: 'sync', artifact: action.image, message: `${outcome.files} file(s) into ${outcome.containers.length} container(s)${caughtUp}` });
+          return outcome;
         }),
       );
       state.syncedSinceBuild.add(action.image);
+      // Restart where something was copied: every container, or the ones that lacked earlier syncs.
+      const changed = copy.length + action.remove.length > 0 ? synced.targets : synced.targets.filter((t) => !catchUp.current(t));
+      state.live.synced(action.image, copy, action.remove, synced.targets);
+      if (action.restart && changed.length > 0) {
+        const timeoutMs = pipeline().statusCheckTimeoutMs ?? state.loaded.config.deploy.statusCheck.timeout;
+        await timedStage(emit, 'restart', action.image, () => state.live.restart(state.kube, action.image, changed, emit, signal, timeoutMs));
+      }
       await hookRun('after');
     } catch (error) {
       if (!(error instanceof SyncUnavailable)) throw error;
@@ -372,7 +411,10 @@ async function applyPlan(
   if (rebuild.size > 0 || decided.redeploy) {
     const { deployBuilt } = await import('./pipeline.js');
     state.running = false; // until this deploy is healthy
-    state.deployed = await deployBuilt(pipeline(), [...state.builds.values()]);
+    const builds = [...state.builds.values()];
+    const supervise = await state.live.supervision(state.loaded, builds, emit, signal);
+    state.deployed = await deployBuilt({ ...pipeline(), supervise }, builds);
+    state.live.deployed(state.loaded, builds, supervise);
     signal.throwIfAborted();
     await afterDeploy();
     state.running = true;
@@ -383,6 +425,7 @@ function remember(state: LoopState, results: readonly BuildResult[]): void {
   for (const result of results) {
     state.builds.set(result.image, result);
     state.syncedSinceBuild.delete(result.image);
+    state.live.built(result.image);
   }
 }
 

@@ -11,7 +11,7 @@ export interface TerminalOptions {
   verbose: boolean;
 }
 
-const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];
+const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'restart', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];
 
 export interface Palette {
   green(text: string): string;
