@@ -277,7 +277,7 @@ function syncDecision(rules: ArtifactRules, rel: string, change: FileChange, sta
     notes.push(`not syncing ${rules.image}: ${mapping.reason}; rebuilding instead`);
     return undefined;
   }
-  const restart = mapping.targets.some((t) => t.restart);
+  const restart = mapping.targets.some((t) => t.restart === true);
   if (change.kind === 'write') {
     return { kind: 'sync', copy: mapping.targets.map((t) => ({ local: change.path, path: t.path, dest: t.dest })), remove: [], restart, compile: false };
   }

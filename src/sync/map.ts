@@ -25,8 +25,8 @@ export type SyncMapping =
 export interface SyncTarget {
   dest: string;
   path: string;
-  /** The rule says the process must be restarted after the copy (live update). */
-  restart: boolean;
+  /** Set when the rule says the process must be restarted after the copy (live update). */
+  restart?: true;
 }
 
 export function compileSyncRules(rules: SyncRule[]): CompiledSyncRule[] {
@@ -63,7 +63,7 @@ export function mapSyncPath(rules: CompiledSyncRule[], relPath: string, isDir = 
     if (!isInside(stripSlash(dest), target) || below.split('/').includes('..')) {
       return { kind: 'refused', reason: `"${relPath}" would land outside "${dest}"` };
     }
-    targets.push({ dest: stripSlash(dest) || '/', path: target, restart: compiled.rule.restart === true });
+    targets.push({ dest: stripSlash(dest) || '/', path: target, ...(compiled.rule.restart ? { restart: true as const } : {}) });
   }
   return targets.length === 0 ? { kind: 'none' } : { kind: 'targets', targets };
 }
