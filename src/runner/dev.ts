@@ -117,6 +117,7 @@ export async function runDev(ctx: DevContext, options: DevOptions): Promise<numb
     if (state.live.notice(pods.pods().map((p) => p.pod), state.builds)) void run([], false);
   });
   let forwards: Awaited<ReturnType<typeof startPortForwards>> | undefined;
+  state.live.onRestarted = (targets) => forwards?.endConnections(targets);
   const afterDeploy = async (): Promise<void> => {
     if (!forwards) {
       forwards = await startPortForwards({ kube: state.kube, loaded: state.loaded, emit, signal, forwardAllServices: options.portForward, runId: state.runId });

@@ -34,6 +34,8 @@ export class LiveUpdates {
   /** Image process per built reference (an image never changes). */
   private readonly processes = new Map<string, ImageProcess>();
   private readonly warned = new Set<string>();
+  /** Set by the session: the forwards end their connections to restarted processes. */
+  onRestarted?: (targets: readonly RunningContainer[]) => void;
 
   /** A new build of `image`: its image has everything on disk, the record starts empty. */
   built(image: string): void {
@@ -142,7 +144,11 @@ export class LiveUpdates {
    */
   async restart(kube: KubeClient, image: string, targets: readonly RunningContainer[], emit: Emit, signal: AbortSignal, timeoutMs: number): Promise<void> {
     const started = Date.now();
+    // Client connections to the old processes end now (their clients see it before the iteration
+    // ends and reconnect), and once more after, for those opened meanwhile.
+    this.onRestarted?.(targets);
     const outcomes = await Promise.all(targets.map(async (target) => ({ target, outcome: await restartContainer(kube, target, { signal, timeoutMs }) })));
+    this.onRestarted?.(targets);
     const crashed = outcomes.find((o) => !o.outcome.ok);
     if (!crashed || crashed.outcome.ok) {
       emit({ type: 'progress', stage: 'sync', artifact: image, message: `restarted the process in ${targets.length} container(s)` });
