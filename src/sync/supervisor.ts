@@ -73,7 +73,7 @@ while :; do
     [ "$state" = exited ] && { echo "exited $code"; exit 3; }
     [ "$state" = running ] && listening "$@" && exit 0
   fi
-  sleep 0.05 2>/dev/null || sleep 1
+  sleep 0.02 2>/dev/null || sleep 1
 done`;
 
 /** What a supervised container runs: the supervisor, then the original command. */
