@@ -97,6 +97,8 @@ program
   .option('--interval <duration>', 'polling interval with --trigger polling', '1s')
   .option('--cleanup <bool>', 'delete what this session deployed on exit', 'true')
   .option('--status-check-timeout <duration>', 'how long to wait for rollout (e.g. 120s)')
+  .option('--ui', 'serve a live web view of the session on 127.0.0.1 (URL printed at start)', false)
+  .option('--ui-port <port>', 'port for the web view (default: a free one; implies --ui)')
   .action((_opts, command: Command) =>
     runCommand(globals(command), async (ctx) => (await import('./commands/dev.js')).dev(ctx, command.opts())),
   );

@@ -39,6 +39,8 @@ interface Tracked {
   verdict: Verdict;
   /** Last non-fatal pod explanation (readiness probe…), for progress lines and the deadline message. */
   note?: string;
+  /** The state and message last emitted as a `workload` event (emitted only on change). */
+  reported?: string;
 }
 
 /** Resolves when every workload is healthy; rejects with a DevloopError otherwise. */
@@ -75,17 +77,24 @@ export async function waitForHealthy(options: StatusOptions): Promise<void> {
         if (settled) return;
         for (const item of tracked) {
           item.verdict = item.object ? item.rule(item.object) : { state: 'waiting', message: `${item.ref.name}: not found yet` };
-          if (item.verdict.state === 'failed') return finish(new DevloopError('STATUS_FAILED', item.verdict.message, { hint: 'run `kubectl describe` on it for the events' }));
+          if (item.verdict.state === 'failed') {
+            reportWorkload(emit, item, 'failed', item.verdict.message);
+            return finish(new DevloopError('STATUS_FAILED', item.verdict.message, { hint: 'run `kubectl describe` on it for the events' }));
+          }
           item.note = undefined;
-          if (item.verdict.state === 'done') continue;
+          if (item.verdict.state === 'done') {
+            reportWorkload(emit, item, 'ready', item.verdict.message);
+            continue;
+          }
           const problem = firstProblem(item, pods);
-          if (!problem) continue;
-          if (isFatal(problem)) {
+          if (problem && isFatal(problem)) {
+            reportWorkload(emit, item, 'failed', describeProblem(refName(item.ref), problem));
             settled = true;
             void explainFatal(options, item, problem).then(reject, reject);
             return;
           }
-          item.note = readinessNotes.get(problem.pod) ?? describeProblem(refName(item.ref), problem);
+          if (problem) item.note = readinessNotes.get(problem.pod) ?? describeProblem(refName(item.ref), problem);
+          reportWorkload(emit, item, 'waiting', item.note ? `${item.verdict.message} — ${item.note}` : item.verdict.message);
         }
         if (tracked.every((t) => t.verdict.state === 'done')) finish();
       };
@@ -136,6 +145,14 @@ export async function waitForHealthy(options: StatusOptions): Promise<void> {
     options.signal.removeEventListener('abort', onAbort);
     stop.abort();
   }
+}
+
+/** A `workload` event when the workload's state or message changed since the last one. */
+function reportWorkload(emit: Emit, item: Tracked, state: 'waiting' | 'ready' | 'failed', message: string): void {
+  const key = `${state} ${message}`;
+  if (item.reported === key) return;
+  item.reported = key;
+  emit({ type: 'workload', resource: refName(item.ref), ...(item.ref.namespace ? { namespace: item.ref.namespace } : {}), state, message });
 }
 
 /** Pods that belong to a workload's current version: same namespace, selected by it, running its images. */

@@ -52,6 +52,17 @@ export interface ForwardEvent {
   message?: string;
 }
 
+/** A deployed workload's rollout state, emitted by the status check whenever it changes. */
+export interface WorkloadEvent {
+  type: 'workload';
+  /** e.g. "deployment/hello" */
+  resource: string;
+  namespace?: string;
+  state: 'waiting' | 'ready' | 'failed';
+  /** e.g. "hello: 1/2 replicas ready" */
+  message: string;
+}
+
 export interface IterationEvent {
   type: 'iteration';
   n: number;
@@ -128,6 +139,7 @@ export type DevloopEventBody =
   | ProgressEvent
   | ArtifactEvent
   | ForwardEvent
+  | WorkloadEvent
   | IterationEvent
   | LogEvent
   | NoticeEvent

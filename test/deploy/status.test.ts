@@ -28,6 +28,12 @@ describe('waitForHealthy', () => {
     const progress = harness.events.filter((e) => e.type === 'progress');
     expect(progress.length).toBeGreaterThan(0);
     expect(progress[0]).toMatchObject({ stage: 'status', resource: 'deployment/hello', message: expect.stringMatching(/^hello: /) });
+    // `workload` events: only on change, waiting first, ready last (the web view's workload list).
+    const workload = harness.events.filter((e) => e.type === 'workload');
+    expect(workload[0]).toMatchObject({ resource: 'deployment/hello', namespace: 'default', state: 'waiting' });
+    expect(workload.at(-1)).toMatchObject({ resource: 'deployment/hello', state: 'ready', message: 'hello: 1/1 replicas ready' });
+    const keys = workload.map((e) => (e.type === 'workload' ? `${e.state} ${e.message}` : ''));
+    expect(keys.every((key, i) => i === 0 || key !== keys[i - 1])).toBe(true);
   });
 
   it('survives watches that drop, resuming where they were', async () => {
@@ -50,6 +56,7 @@ describe('waitForHealthy', () => {
     const error = await failure(deploy(harness, DEPLOYMENT('hello', '127.0.0.1:5000/broken:1'), 60_000));
     expect(error.code).toBe('STATUS_IMAGE_PULL');
     expect(error.message).toContain('deployment/hello: cannot pull image 127.0.0.1:5000/broken:1 from registry 127.0.0.1:5000');
+    expect(harness.events.filter((e) => e.type === 'workload').at(-1)).toMatchObject({ state: 'failed', message: expect.stringContaining('cannot pull image') });
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 
