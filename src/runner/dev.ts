@@ -285,7 +285,9 @@ async function iteration(
     const failure = reportFailure(emit, error);
     state.lastStatus = `iteration ${n} failed: ${failure.message}`;
     emit({ type: 'iteration', n, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
-    emit({ type: 'notice', level: 'info', message: 'the previous version keeps running; save again to retry' });
+    // A live-updated process that exited left no previous version running, only its container.
+    const crashed = failure.code === 'RESTART_CRASHED';
+    emit({ type: 'notice', level: 'info', message: crashed ? 'the containers keep running and wait for the next save' : 'the previous version keeps running; save again to retry' });
   } finally {
     state.writes.endIteration();
   }
