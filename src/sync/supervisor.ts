@@ -3,11 +3,12 @@
  * the containers of artifacts with a `restart: true` sync rule: their command becomes the image's
  * `/bin/sh` (PID 1) running SUPERVISOR_SCRIPT, which runs the original command as its child,
  * forwards SIGTERM/SIGINT to it, and on SIGHUP stops it and runs it again (from the files just
- * copied in). After a sync, `restartContainer` sends the SIGHUP over exec (`kill -HUP 1`) and waits
+ * copied in). After a sync, `restartContainer` sends the SIGHUP over exec (`kill -HUP`) and waits
  * until the new process listens on the container's ports, or reports that it exited.
  *
  * The supervisor keeps its state in `/dev/shm/.devloop-supervisor-<container>` ("<generation>
- * running|exited <pid|code>"): /dev/shm is a writable tmpfs in every Kubernetes container (also
+ * running|exited <pid|code> <its own pid>": PID 1, except in pods that share one process namespace,
+ * where PID 1 is the pod's pause process and must not get the signal): /dev/shm is a writable tmpfs in every Kubernetes container (also
  * with a read-only root file system), shared by the pod's containers, hence the container name.
  * Only shell builtins are used, plus `sleep` while waiting. (`wait … 2>/dev/null`: the shell's own
  * "Terminated" notice for the child stopped by a restart is not a line of the process.)
@@ -30,12 +31,12 @@ trap 'restart=1; [ "$pid" = 0 ] || kill -TERM "$pid" 2>/dev/null' HUP
 while [ -z "$stop" ]; do
   restart=0; gen=$((gen+1))
   "$@" & pid=$!
-  echo "$gen running $pid" > "$f" 2>/dev/null
+  echo "$gen running $pid $$" > "$f" 2>/dev/null
   while :; do wait "$pid" 2>/dev/null; code=$?; kill -0 "$pid" 2>/dev/null || break; done
   pid=0
   [ -n "$stop" ] && exit "$code"
   [ "$restart" = 1 ] && continue
-  echo "$gen exited $code" > "$f" 2>/dev/null
+  echo "$gen exited $code $$" > "$f" 2>/dev/null
   [ "$gen" = 1 ] && exit "$code"
   echo "devloop: the process exited with code $code; the next live update starts it again" >&2
   while [ "$restart" = 0 ] && [ -z "$stop" ]; do sleep 3600 & pid=$!; wait "$pid" 2>/dev/null; pid=0; done
@@ -52,8 +53,8 @@ export const SUPERVISOR_NAME = 'devloop-supervisor';
  * Exit 2: no supervisor state (the container was not started by the supervisor).
  */
 export const RESTART_SCRIPT = `f=/dev/shm/.devloop-supervisor-$1; shift
-read -r gen state code < "$f" 2>/dev/null || { echo "no supervisor state in $f" >&2; exit 2; }
-kill -HUP 1 || exit 2
+read -r gen state code spid < "$f" 2>/dev/null || { echo "no supervisor state in $f" >&2; exit 2; }
+kill -HUP "\${spid:-1}" || exit 2
 listening() {
   for port in "$@"; do
     found=
@@ -68,7 +69,7 @@ listening() {
 }
 while :; do
   now=; state=; code=
-  read -r now state code < "$f" 2>/dev/null
+  read -r now state code _ < "$f" 2>/dev/null
   if [ -n "$now" ] && [ "$now" != "$gen" ]; then
     [ "$state" = exited ] && { echo "exited $code"; exit 3; }
     [ "$state" = running ] && listening "$@" && exit 0
@@ -76,16 +77,24 @@ while :; do
   sleep 0.02 2>/dev/null || sleep 1
 done`;
 
+/**
+ * The script as written into a container's `command`: the kubelet expands `$(VAR)` there and turns
+ * `$$` into `$`, so every `$` of the script is doubled (the original command is left as written:
+ * its `$(VAR)` references expand as they would without devloop).
+ */
+const SUPERVISOR_COMMAND_SCRIPT = SUPERVISOR_SCRIPT.replaceAll('$', '$$$$');
+
 /** What a supervised container runs: the supervisor, then the original command. */
 export function supervisedCommand(container: string, argv: readonly string[]): string[] {
-  return ['/bin/sh', '-c', SUPERVISOR_SCRIPT, SUPERVISOR_NAME, container, ...argv];
+  return ['/bin/sh', '-c', SUPERVISOR_COMMAND_SCRIPT, SUPERVISOR_NAME, container, ...argv];
 }
 
 /** The original command of a supervised container (undefined when it is not supervised). */
 export function unsupervisedCommand(command: readonly string[] | undefined): string[] | undefined {
-  if (!command || command[0] !== '/bin/sh' || command[2] !== SUPERVISOR_SCRIPT || command[3] !== SUPERVISOR_NAME) return undefined;
+  if (!command || command[0] !== '/bin/sh' || command[2] !== SUPERVISOR_COMMAND_SCRIPT || command[3] !== SUPERVISOR_NAME) return undefined;
   return command.slice(5);
 }
+
 
 /** A port as /proc/net/tcp writes it (upper-case hex, 4 digits). */
 export function procPort(port: number): string {

@@ -34,7 +34,7 @@ describe('supervisor wrapping', () => {
   it('wraps the containers running the image (each with its own name), not init containers or other images', () => {
     const object = deployment(
       [
-        { name: 'web', image: REF, args: ['-v'] },
+        { name: 'web', image: REF, args: ['-v', '$(PORT)'] },
         { name: 'side', image: 'busybox' },
         { name: 'web2', image: REF },
       ],
@@ -42,7 +42,8 @@ describe('supervisor wrapping', () => {
     );
     expect(superviseContainers(object, [IMAGE])).toEqual(['web', 'web2']);
     const [web, side, web2] = containersOf(object);
-    expect(web!.command).toEqual(['/bin/sh', '-c', SUPERVISOR_SCRIPT, SUPERVISOR_NAME, 'web', '/app', '-v']);
+    // The kubelet turns $$ into $ in a command: the script's every $ is doubled, the original command is as written.
+    expect(web!.command).toEqual(['/bin/sh', '-c', SUPERVISOR_SCRIPT.replaceAll('$', '$$$$'), SUPERVISOR_NAME, 'web', '/app', '-v', '$(PORT)']);
     expect(web!.args).toBeUndefined();
     expect(unsupervisedCommand(web2!.command as string[])).toEqual(['/app', '--port', '8080']);
     expect(side!.command).toBeUndefined();

@@ -40,7 +40,9 @@ describe.skipIf(!existsSync('/dev/shm'))('supervisor script (local /bin/sh)', ()
   function start(dir: string): { lines: string[]; exit: Promise<number | null> } {
     // The process prints "start", exits 7 when <dir>/crash exists, else runs until stopped.
     const app = ['/bin/sh', '-c', `echo start; [ -f ${dir}/crash ] && exit 7; exec sleep 30`];
-    const [file, ...args] = supervisedCommand(name, app);
+    // As the kubelet runs it: `$$` in a container command becomes `$`.
+    const [file, ...args] = supervisedCommand(name, app).map((arg, i) => (i === 2 ? arg.replaceAll('$$', '$') : arg));
+    expect(args[1]).toBe(SUPERVISOR_SCRIPT);
     child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
