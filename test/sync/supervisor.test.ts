@@ -19,9 +19,9 @@ import { removeTemps, tempTree } from '../support/tmp.js';
 
 afterAll(removeTemps);
 
-/** Polls (every 20 ms, at most 5 s) until `probe` holds: the process is the judge, not a sleep. */
+/** Polls (every 20 ms, at most 10 s: a loaded machine) until `probe` holds: the process is the judge, not a sleep. */
 async function until(what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 10_000;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -112,5 +112,15 @@ describe('live update helpers', () => {
       { src: 'dist/**', dest: '/srv' }, // no restart: not a compile output a live update copies
     ]);
     expect(await compiledOutputs(dir, rules, Date.now() - 5_000)).toEqual([{ local: join(dir, 'bin/app'), path: '/app', dest: '/' }]);
+  });
+});
+
+describe('the fake API server runs commands as the kubelet does', () => {
+  it('$(NAME) of a defined variable expands, $$ is a literal $, the rest stays', async () => {
+    const { expandVars } = await import('../support/fake-kube/docker-runtime.js');
+    const vars = new Map([['PORT', '8080']]);
+    expect(expandVars('--port=$(PORT) $(UNSET) $$(PORT) $$$$ a$b $(', vars)).toBe('--port=8080 $(UNSET) $(PORT) $$ a$b $(');
+    const [, , script] = supervisedCommand('web', ['/app']);
+    expect(expandVars(script!, vars)).toBe(SUPERVISOR_SCRIPT);
   });
 });
