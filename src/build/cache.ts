@@ -11,7 +11,7 @@ import type { Emit } from '../events/bus.js';
 import { canonicalJson } from '../inputs/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
-export const CACHE_FILE = join('.devloop', 'cache.json');
+const CACHE_FILE = join('.devloop', 'cache.json');
 const VERSION = 1;
 /** Entries kept, newest first: enough to go back and forth between a few versions of each artifact. */
 const MAX_ENTRIES = 200;

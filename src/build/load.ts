@@ -51,7 +51,7 @@ export function destinationKey(destination: ImageDestination): string {
 }
 
 /** Whether the destination needs the kube context name at all (only `push: auto` does). */
-export function needsKubeContext(push: PushMode, override: boolean | undefined): boolean {
+function needsKubeContext(push: PushMode, override: boolean | undefined): boolean {
   return (override ?? push) === 'auto';
 }
 

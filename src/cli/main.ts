@@ -19,7 +19,7 @@ program
   .option('--default-repo <repo>', 'image repository prefix (also DEVLOOP_DEFAULT_REPO)')
   .option('--platform <list>', "target platforms, e.g. linux/arm64 or linux/amd64,linux/arm64 (default: build.platform, else the cluster's nodes)")
   .option('--no-color', 'plain terminal output')
-  .option('--verbose', 'print stack traces and debug detail', false)
+  .option('--verbose', 'print stack traces, and tool output (compile, docker, hooks) as it comes', false)
   .option('--skip-preflight', 'do not check that the cluster and registries answer before building', false)
   .showHelpAfterError('(run `devloop --help` for usage)')
   // Set before any .command(): subcommands copy it when created. --help/--version exit 0; usage errors 2.

@@ -9,7 +9,7 @@ export class PatchError extends Error {}
 
 type Container = Record<string, unknown> | unknown[];
 
-export function parsePointer(pointer: string): string[] {
+function parsePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw new PatchError(`invalid pointer "${pointer}"`);
   return pointer
@@ -165,7 +165,7 @@ function metaFor(container: Container, meta: MetaMap, pos: Pos): ContainerMeta {
 }
 
 /** Deep copy that carries positions along, so a value copied from the file keeps its lines. */
-export function cloneWithMeta(value: unknown, meta: MetaMap): unknown {
+function cloneWithMeta(value: unknown, meta: MetaMap): unknown {
   if (value === null || typeof value !== 'object') return value;
   const source = meta.get(value);
   const copy: Container = Array.isArray(value) ? value.map((item) => cloneWithMeta(item, meta)) : {};

@@ -8,12 +8,12 @@ export interface ActivationInput {
   kubeContext: () => Promise<string>;
 }
 
-export function usesKubeContext(profiles: readonly ProfileConfig[]): boolean {
+function usesKubeContext(profiles: readonly ProfileConfig[]): boolean {
   return profiles.some((profile) => profile.activation.some((activation) => activation.kubeContext !== undefined));
 }
 
 /** Every key of one activation entry must match; an entry with no keys never matches. */
-export function activationMatches(activation: ProfileActivation, input: { command: string; env: NodeJS.ProcessEnv; kubeContext: string }): boolean {
+function activationMatches(activation: ProfileActivation, input: { command: string; env: NodeJS.ProcessEnv; kubeContext: string }): boolean {
   const checks: boolean[] = [];
   if (activation.env !== undefined) checks.push(envMatches(activation.env, input.env));
   if (activation.command !== undefined) checks.push(activation.command.split('|').some((c) => c.trim() === input.command));

@@ -291,7 +291,7 @@ function checkPointer(pointer: string): { message: string; hint: string } | unde
   return pointer === '' || pointer.startsWith('/') ? undefined : { message: `invalid JSON pointer "${pointer}"`, hint: 'pointers start with /, e.g. /build/artifacts/0/image' };
 }
 
-export const profileSchema: Schema = {
+const profileSchema: Schema = {
   type: 'object',
   fields: {
     name: field(str({ check: checkDnsLabel }), 'profile name (for -p)', { required: true }),

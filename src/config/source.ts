@@ -31,7 +31,7 @@ export interface SourceDoc {
 
 export type PathSegment = string | number;
 
-export function formatPath(path: readonly PathSegment[]): string {
+function formatPath(path: readonly PathSegment[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;

@@ -15,7 +15,7 @@ export function closest(word: string, candidates: readonly string[]): string | u
 }
 
 /** Damerau-Levenshtein (optimal string alignment): a swapped pair of letters counts as one typo. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const rows = a.length + 1;
   const cols = b.length + 1;
   const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));

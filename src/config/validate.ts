@@ -224,7 +224,7 @@ function fileMode(value: unknown, env: ValidateEnv, place: Place, fail: (message
   return fail('expected an octal file mode', `${found(value)}; ${hint}`);
 }
 
-export function posOf(meta: MetaMap, container: object, key: PathSegment, fallback: Pos): Pos {
+function posOf(meta: MetaMap, container: object, key: PathSegment, fallback: Pos): Pos {
   return meta.get(container)?.values.get(key) ?? meta.get(container)?.pos ?? fallback;
 }
 

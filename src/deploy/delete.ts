@@ -12,7 +12,7 @@ import { COMMON_KINDS, kindKey, uniqueKinds, type KindRef } from './kinds.js';
 import { withRetry } from './retry.js';
 import { watchCollection } from './watch.js';
 
-export const DEFAULT_DELETE_TIMEOUT_MS = 60_000;
+const DEFAULT_DELETE_TIMEOUT_MS = 60_000;
 
 /** Deletes one object (dependents in the background); absent objects are not an error. */
 export async function deleteObject(api: DeployApi, ref: ObjectRef, signal?: AbortSignal): Promise<boolean> {
@@ -80,7 +80,7 @@ export async function deleteDeployed(options: DeleteOptions): Promise<ObjectRef[
 }
 
 /** Watches each object until the API reports it deleted (finalizers may keep it a while). */
-export async function waitUntilGone(api: DeployApi, refs: readonly ObjectRef[], signal: AbortSignal, timeoutMs: number): Promise<void> {
+async function waitUntilGone(api: DeployApi, refs: readonly ObjectRef[], signal: AbortSignal, timeoutMs: number): Promise<void> {
   if (refs.length === 0) return;
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();

@@ -37,7 +37,7 @@ export function statusOf(error: unknown): KubeStatus | undefined {
 }
 
 /** Network-level failure code (ECONNREFUSED, ENOTFOUND, ECONNRESET, …) of a request, if any. */
-export function networkCodeOf(error: unknown): string | undefined {
+function networkCodeOf(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
     const code = (current as { code?: unknown }).code;

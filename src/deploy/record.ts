@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { refKey, type ObjectRef } from './api.js';
 import { COMMON_KINDS, uniqueKinds, type KindRef } from './kinds.js';
 
-export const STATE_FILE = join('.devloop', 'state.json');
+const STATE_FILE = join('.devloop', 'state.json');
 
 /** Where a command deploys: the key of a record. */
 export interface DeployTarget {
@@ -63,7 +63,7 @@ export async function readRecords(projectDir: string): Promise<DeployRecord[]> {
 }
 
 /** Writes the records; no records, no file. */
-export async function writeRecords(projectDir: string, records: readonly DeployRecord[]): Promise<void> {
+async function writeRecords(projectDir: string, records: readonly DeployRecord[]): Promise<void> {
   if (records.length === 0) {
     await rm(stateFile(projectDir), { force: true });
     return;
@@ -76,7 +76,7 @@ export function sameTarget(a: DeployTarget, b: DeployTarget): boolean {
   return a.configName === b.configName && a.kubeContext === b.kubeContext && a.namespace === b.namespace;
 }
 
-export function recordFor(records: readonly DeployRecord[], target: DeployTarget): DeployRecord | undefined {
+function recordFor(records: readonly DeployRecord[], target: DeployTarget): DeployRecord | undefined {
   return records.find((r) => sameTarget(r, target));
 }
 

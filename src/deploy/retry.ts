@@ -10,7 +10,7 @@ export interface RetryOptions {
   retryable?: (error: unknown) => boolean;
 }
 
-export const DEFAULT_ATTEMPTS = 5;
+const DEFAULT_ATTEMPTS = 5;
 
 export async function withRetry<T>(work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;

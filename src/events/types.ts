@@ -80,6 +80,24 @@ export interface StageDuration {
   durationMs: number;
 }
 
+/** Pods of one workload this session deployed: emitted when their counts change (`dev`, `run --tail`). */
+export interface PodsEvent {
+  type: 'pods';
+  /** e.g. "deployment/hello" (the pod's owner; "pod/x" for a bare pod). */
+  workload: string;
+  namespace: string;
+  /** Pods whose Ready condition is True. */
+  ready: number;
+  /** Pods not terminating. */
+  total: number;
+}
+
+/** `dev`: distinct changed paths waiting for the next iteration; 0 once they are taken. */
+export interface PendingEvent {
+  type: 'pending';
+  count: number;
+}
+
 export interface LogEvent {
   type: 'log';
   line: string;
@@ -141,6 +159,8 @@ export type DevloopEventBody =
   | ForwardEvent
   | WorkloadEvent
   | IterationEvent
+  | PodsEvent
+  | PendingEvent
   | LogEvent
   | NoticeEvent
   | ErrorEvent

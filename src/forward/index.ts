@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { DevloopError } from '../errors.js';
 import type { Emit } from '../events/bus.js';
 import type { KubeClient } from '../kube/client.js';
+import { labelSelector } from '../render/labels.js';
 import { startForward, type Forward, type ForwardSpec, type ForwardTimeouts } from './forwarder.js';
 import { resolveResource, type ResolvedResource } from './resolve.js';
 import { findServicePort, parseResource, preferredLocalPort } from './select.js';
@@ -80,8 +81,8 @@ export async function startPortForwards(options: StartPortForwardsOptions): Prom
   }));
 
   const addServices = async (): Promise<void> => {
-    const labelSelector = deployedSelector(loaded.config.metadata.name, options.runId);
-    const list = await kube.core.listNamespacedService({ namespace: kube.namespace, labelSelector });
+    const selector = labelSelector(loaded.config.metadata.name, options.runId);
+    const list = await kube.core.listNamespacedService({ namespace: kube.namespace, labelSelector: selector });
     for (const service of list.items) {
       const name = service.metadata?.name;
       if (!name || closed) continue;
@@ -152,9 +153,4 @@ export async function startPortForwards(options: StartPortForwardsOptions): Prom
   if (signal.aborted) await session.close();
   else signal.addEventListener('abort', onAbort, { once: true });
   return session;
-}
-
-/** Label selector for what this config (and, in dev, this session) deployed. */
-export function deployedSelector(configName: string, runId?: string): string {
-  return `devloop.dev/config=${configName}${runId ? `,devloop.dev/run-id=${runId}` : ''}`;
 }

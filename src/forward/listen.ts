@@ -14,7 +14,7 @@ export interface BindOptions {
   reserved?: ReadonlySet<number>;
 }
 
-export function validateLocalPort(port: number, owner: string): void {
+function validateLocalPort(port: number, owner: string): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new DevloopError('FORWARD_PORT_INVALID', `localPort ${port} for ${owner} is out of range (1-65535)`, {
       hint: 'pick a localPort between 1024 and 65535',

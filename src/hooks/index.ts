@@ -41,7 +41,7 @@ export interface HookCluster {
   builds: readonly Pick<BuildResult, 'image' | 'repo' | 'tag' | 'digest' | 'ref'>[];
 }
 
-export function hookName(hook: HookConfig, run: Pick<HookRun, 'phase' | 'when'>, index: number): string {
+function hookName(hook: HookConfig, run: Pick<HookRun, 'phase' | 'when'>, index: number): string {
   return hook.name ?? `${run.phase}.${run.when}[${index}]`;
 }
 

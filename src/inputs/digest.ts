@@ -51,7 +51,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The builder config that shapes the image, with paths made relative to the context. */
-export async function builderConfigFingerprint(artifact: ArtifactConfig): Promise<string> {
+async function builderConfigFingerprint(artifact: ArtifactConfig): Promise<string> {
   const config: Record<string, unknown> = { compile: artifact.compile ?? null };
   if (artifact.docker) {
     const dockerfile = resolve(artifact.context, artifact.docker.dockerfile);

@@ -86,12 +86,12 @@ export function kustomizationInputs(dir: string, into: Set<string> = new Set(), 
  * What `helm dependency build` writes into a chart (archives, its scratch folder, Chart.lock when
  * missing): outputs, not inputs, or building dependencies would trigger another render.
  */
-export function isHelmBuildOutput(relToChart: string): boolean {
+function isHelmBuildOutput(relToChart: string): boolean {
   return relToChart === 'Chart.lock' || /^charts\/[^/]+\.tgz$/.test(relToChart) || /^(charts\/)?tmpcharts[^/]*(\/|$)/.test(relToChart);
 }
 
 /** A chart folder and the folders of its local (`file://`) dependencies, recursively. */
-export function chartFolders(chart: string, into: string[] = []): string[] {
+function chartFolders(chart: string, into: string[] = []): string[] {
   const folder = resolve(chart);
   if (into.includes(folder)) return into;
   into.push(folder);

@@ -57,12 +57,12 @@ export interface KubeClientOptions {
  */
 const BUNDLED_CLIENT = '../vendor/kubernetes-client.js';
 let clientLibrary: Promise<typeof k8s> | undefined;
-export function kubernetesLibrary(): Promise<typeof k8s> {
+function kubernetesLibrary(): Promise<typeof k8s> {
   clientLibrary ??= (import(BUNDLED_CLIENT) as Promise<typeof k8s>).catch(() => import('@kubernetes/client-node'));
   return clientLibrary;
 }
 
-export async function loadKubeConfig(context?: string): Promise<{ kc: k8s.KubeConfig; lib: typeof k8s }> {
+async function loadKubeConfig(context?: string): Promise<{ kc: k8s.KubeConfig; lib: typeof k8s }> {
   // Before the heavy import, so a missing kubeconfig fails at once; client-node would invent a
   // `loaded-context` pointing at http://localhost:8080 instead.
   if (!kubeconfigSourceExists()) throw missingKubeconfig();

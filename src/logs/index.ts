@@ -8,6 +8,7 @@ import type { Emit } from '../events/bus.js';
 import type { KubeClient } from '../kube/client.js';
 import { watchPods } from '../forward/pod-watch.js';
 import { LogCursor } from './cursor.js';
+import { readinessReporter } from './ready.js';
 import { streamOnce, type StreamEnd } from './stream.js';
 
 export interface StartLogStreamsOptions {
@@ -151,6 +152,11 @@ export function startLogStreams(options: StartLogStreamsOptions): LogSession {
   };
 
   watch.onChange(reconcile);
+  // The same watch tells the live status how many pods of each workload are ready.
+  const reportReadiness = readinessReporter(emit);
+  watch.onChange(() => {
+    if (!closed) reportReadiness(watch.pods().map((c) => c.pod));
+  });
 
   const session: LogSession = {
     following: () => [...tails.entries()].filter(([, t]) => t.active).map(([key]) => key),

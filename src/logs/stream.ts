@@ -27,6 +27,8 @@ export interface StreamEnd {
   lines: number;
 }
 
+const KUBELET_LOG_GONE = /^unable to retrieve container logs for \S+$/;
+
 export function streamOnce(log: Log, options: StreamOnceOptions): Promise<StreamEnd> {
   return new Promise<StreamEnd>((resolve) => {
     let lines = 0;
@@ -38,6 +40,10 @@ export function streamOnce(log: Log, options: StreamOnceOptions): Promise<Stream
     const emitLine = (raw: string): void => {
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
       const stamped = splitTimestamp(line);
+      // The kubelet's answer for a container whose log is gone (removed after it stopped), sent as the
+      // body without a timestamp: the end of that log, not a line of it (counted, it reset the retry
+      // backoff and was printed every 100 ms until the pod was deleted).
+      if (!stamped && KUBELET_LOG_GONE.test(line)) return settle({ reason: 'eof' });
       if (stamped && !accept(stamped.ns)) return;
       lines++;
       options.onLine(stamped ? stamped.text : line);

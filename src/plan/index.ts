@@ -14,6 +14,11 @@
  * - hold:     the batch only holds files the previous iterations rewrote in a loop (`self-writes.ts`)
  * - deploy:   nothing runs what was built (never deployed, or the last deploy failed): copying files
  *             into containers would reach none, so the change rebuilds and deploys instead
+ *
+ * Besides a batch of changes, two more questions have their answer here: what a run that builds
+ * everything does (the first run, `r`, a reloaded config: `planAll`), and what is left of a plan
+ * once the runner found that some containers cannot take a sync (`planAfterSyncUnavailable`).
+ * The runner executes a plan as it is: syncs, then builds, then (with `deploy`) render + apply.
  */
 import { posix } from 'node:path';
 import type { ChangeClassifier, InputChange } from '../inputs/index.js';
@@ -100,9 +105,16 @@ export type ArtifactAction =
     }
   | { kind: 'rebuild'; image: string; compile: boolean; files: string[] };
 
+export type SyncAction = Extract<ArtifactAction, { kind: 'sync' }>;
+
 export interface Plan {
+  /** Load devloop.yaml again first; then `planAll` with the new config says what to do (the actions wait). */
   reload: boolean;
+  /** Manifests changed (or nothing known to run): re-render and apply even without builds. */
   redeploy: boolean;
+  /** After the syncs and builds: render, apply, wait until healthy, refresh the forwards (a rebuild or `redeploy`). */
+  deploy: boolean;
+  /** In this order: the syncs, then the builds (concurrently). */
   actions: ArtifactAction[];
   /** Ignore files changed: the caller must rebuild its classifiers. */
   refreshRules: boolean;
@@ -119,7 +131,36 @@ export interface Plan {
 }
 
 export function isEmptyPlan(plan: Plan): boolean {
-  return !plan.reload && !plan.redeploy && plan.actions.length === 0;
+  return !plan.reload && !plan.deploy && plan.actions.length === 0;
+}
+
+export interface PlanAllInput {
+  artifacts: ArtifactRules[];
+  /** Why: "initial build and deploy", "rebuild all (r)", the reload's reason. */
+  reason: string;
+  state: Pick<PlanState, 'selfWrites'>;
+}
+
+/** Build every artifact (compile included) and deploy: the first run, `r`, and a reloaded config. */
+export function planAll(input: PlanAllInput): Plan {
+  const actions = input.artifacts.map((rules): ArtifactAction => ({ kind: 'rebuild', image: rules.image, compile: rules.hasCompile, files: [] }));
+  return { reload: false, redeploy: true, deploy: true, actions: sortActions(actions), refreshRules: false, changed: [], reason: input.reason, notes: [], selfWrites: input.state.selfWrites, held: [] };
+}
+
+/**
+ * The rest of `decided` once its syncs ran and those into `state.noSync` artifacts found no way in
+ * (no tar in the image): those artifacts rebuild instead (no compile: only files the image copies
+ * changed), with the plan's other builds, and deploy. The syncs that ran are done: none is left.
+ */
+export function planAfterSyncUnavailable(decided: Plan, input: Pick<PlanInput, 'artifacts' | 'state'>): Plan {
+  const actions: ArtifactAction[] = [];
+  for (const action of decided.actions) {
+    if (action.kind === 'rebuild') actions.push(action);
+    else if (input.state.noSync.has(action.image)) actions.push({ kind: 'rebuild', image: action.image, compile: false, files: action.files });
+  }
+  const deploy = decided.deploy || actions.length > 0;
+  if (deploy) addNeverBuilt(actions, input.artifacts, input.state.built);
+  return { ...decided, deploy, actions: sortActions(actions), notes: [] };
 }
 
 interface ArtifactChanges {
@@ -222,25 +263,35 @@ export function plan(input: PlanInput): Plan {
       else actions.push(action);
     }
   }
-  if (redeploy || actions.some((a) => a.kind === 'rebuild')) {
-    // Rendering needs every artifact's image: one that never built successfully builds now.
-    for (const rules of input.artifacts) {
-      if (built.has(rules.image) || actions.some((a) => a.image === rules.image)) continue;
-      actions.push({ kind: 'rebuild', image: rules.image, compile: rules.hasCompile, files: [] });
-    }
-  }
-  actions.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
+  const deploy = redeploy || actions.some((a) => a.kind === 'rebuild');
+  if (deploy) addNeverBuilt(actions, input.artifacts, built);
+  sortActions(actions);
 
   const verdict = judgeSelfWrites(input.state.selfWrites, mattering.map((c) => c.path), input.state.changedDuringLast);
   if (verdict.hold) {
     const found = verdict.found?.map((p) => posix.relative(input.configDir, p));
     const loopNotes = found ? [selfWriteNote(found)] : [];
-    return { reload: false, redeploy: false, actions: [], refreshRules: false, changed: [], reason: '', notes: loopNotes, selfWrites: verdict.next, held: mattering };
+    return { reload: false, redeploy: false, deploy: false, actions: [], refreshRules: false, changed: [], reason: '', notes: loopNotes, selfWrites: verdict.next, held: mattering };
   }
-  const result: Plan = { reload, redeploy, actions, refreshRules, changed: [...changed].sort(), reason: '', notes, selfWrites: verdict.next, held: [] };
+  // A new config may change every rule: what to build waits for it (`planAll` after the reload).
+  const result: Plan = reload
+    ? { reload, redeploy: false, deploy: false, actions: [], refreshRules: false, changed: [...changed].sort(), reason: '', notes, selfWrites: verdict.next, held: [] }
+    : { reload, redeploy, deploy, actions, refreshRules, changed: [...changed].sort(), reason: '', notes, selfWrites: verdict.next, held: [] };
   const compiles = new Set(input.artifacts.filter((a) => a.hasCompile).map((a) => a.image));
   result.reason = describe(result, manifestFiles.sort(), compiles, built, !deployed && !manifestsChanged);
   return result;
+}
+
+/** Rendering needs every artifact's image: one that never built successfully builds now. */
+function addNeverBuilt(actions: ArtifactAction[], artifacts: readonly ArtifactRules[], built: ReadonlySet<string>): void {
+  for (const rules of artifacts) {
+    if (built.has(rules.image) || actions.some((a) => a.image === rules.image)) continue;
+    actions.push({ kind: 'rebuild', image: rules.image, compile: rules.hasCompile, files: [] });
+  }
+}
+
+function sortActions(actions: ArtifactAction[]): ArtifactAction[] {
+  return actions.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
 }
 
 type Decision =

@@ -14,7 +14,7 @@ import { parseImageReference, registryBaseUrl } from '../registry/reference.js';
 import { imageRepository } from '../tag/index.js';
 
 /** Each check's bound: an answer from a healthy local or remote endpoint takes far less. */
-export const PREFLIGHT_TIMEOUT_MS = 2_000;
+const PREFLIGHT_TIMEOUT_MS = 2_000;
 
 export type PreflightCommand = 'build' | 'render' | 'deploy' | 'run' | 'dev' | 'delete';
 

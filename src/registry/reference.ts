@@ -22,7 +22,7 @@ export interface ReferenceParts {
 }
 
 /** The registry an image without a host is pulled from, as people write it. */
-export const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_API = 'registry-1.docker.io';
 
 /** One path component of a repository name (OCI distribution grammar). */
@@ -164,7 +164,7 @@ export function isLoopbackHost(registry: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-export function hostWithoutPort(registry: string): string {
+function hostWithoutPort(registry: string): string {
   if (registry.startsWith('[')) return registry.slice(1, registry.indexOf(']'));
   const colon = registry.lastIndexOf(':');
   return colon >= 0 ? registry.slice(0, colon) : registry;

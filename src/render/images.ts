@@ -92,7 +92,7 @@ export function rewriteImages(
 type PathSegment = { key: string; each: boolean };
 
 /** ".spec.workers[].image" → [{spec}, {workers, each}, {image}] */
-export function parsePath(path: string): PathSegment[] {
+function parsePath(path: string): PathSegment[] {
   return path
     .replace(/^\./, '')
     .split('.')

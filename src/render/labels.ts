@@ -3,7 +3,7 @@ import { podTemplatesOf } from './images.js';
 import type { KubeObject } from './types.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY_VALUE = 'devloop';
+const MANAGED_BY_VALUE = 'devloop';
 export const CONFIG_LABEL = 'devloop.dev/config';
 export const RUN_ID_LABEL = 'devloop.dev/run-id';
 /** Set on every object at apply time (not in `devloop render`): which apply wrote it, and from where. */

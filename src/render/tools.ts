@@ -10,7 +10,7 @@ import { DevloopError } from '../errors.js';
 import { runStreaming } from '../util/process.js';
 
 /** How long one `kustomize build` / `helm template` / `helm dependency build` may take. */
-export const RENDER_TOOL_TIMEOUT_MS = 120_000;
+const RENDER_TOOL_TIMEOUT_MS = 120_000;
 
 /** The executable `name` resolves to: a path (relative to `dir`) when it has a slash, else the first match on PATH. */
 export function findExecutable(name: string, dir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -14,7 +14,7 @@ import type { SyncCopy, SyncRemove } from '../plan/index.js';
 import type { SupervisedImage } from '../render/supervise.js';
 import { sameImage } from '../registry/reference.js';
 import type { RunningContainer, SyncRequest } from '../sync/index.js';
-import { inspectImageProcess, type ImageProcess } from '../sync/image-process.js';
+import type { ImageProcess } from '../sync/image-process.js';
 import { restartContainer } from '../sync/supervisor.js';
 import { splitTimestamp } from '../logs/cursor.js';
 
@@ -34,8 +34,6 @@ export class LiveUpdates {
   /** Image process per built reference (an image never changes). */
   private readonly processes = new Map<string, ImageProcess>();
   private readonly warned = new Set<string>();
-  /** Set by the session: the forwards end their connections to restarted processes. */
-  onRestarted?: (targets: readonly RunningContainer[]) => void;
 
   /** A new build of `image`: its image has everything on disk, the record starts empty. */
   built(image: string): void {
@@ -53,7 +51,7 @@ export class LiveUpdates {
    * Before a deploy: the images to supervise (artifacts with a `restart: true` sync rule whose
    * image has /bin/sh and a command). Says once per artifact and reason why one cannot be.
    */
-  async supervision(loaded: LoadedConfig, builds: readonly BuildResult[], emit: Emit, signal: AbortSignal): Promise<SupervisedImage[]> {
+  async supervision(loaded: LoadedConfig, builds: readonly BuildResult[], emit: Emit, inspect: (build: BuildResult) => Promise<ImageProcess>): Promise<SupervisedImage[]> {
     const images: SupervisedImage[] = [];
     for (const artifact of loaded.config.build.artifacts) {
       if (!artifact.sync.some((rule) => rule.restart)) continue;
@@ -61,12 +59,7 @@ export class LiveUpdates {
       if (!build) continue;
       let process = this.processes.get(build.ref);
       if (!process) {
-        try {
-          process = await inspectImageProcess(build, { insecureRegistries: loaded.config.build.insecureRegistries }, loaded.dir, signal);
-        } catch (error) {
-          signal.throwIfAborted();
-          process = { ok: false, reason: `its config could not be read (${(error as Error).message})` };
-        }
+        process = await inspect(build);
         this.processes.set(build.ref, process);
       }
       if (process.ok) images.push({ ref: build.ref, entrypoint: process.entrypoint, cmd: process.cmd });
@@ -138,29 +131,37 @@ export class LiveUpdates {
     return found;
   }
 
-  /**
-   * Restarts the process in each container and waits until it listens again; a process that exits
-   * fails the iteration with its last log lines (the container keeps running for the next save).
-   */
-  async restart(kube: KubeClient, image: string, targets: readonly RunningContainer[], emit: Emit, signal: AbortSignal, timeoutMs: number): Promise<void> {
-    const started = Date.now();
-    // Client connections to the old processes end now (their clients see it before the iteration
-    // ends and reconnect), and once more after, for those opened meanwhile.
-    this.onRestarted?.(targets);
-    const outcomes = await Promise.all(targets.map(async (target) => ({ target, outcome: await restartContainer(kube, target, { signal, timeoutMs }) })));
-    this.onRestarted?.(targets);
-    const crashed = outcomes.find((o) => !o.outcome.ok);
-    if (!crashed || crashed.outcome.ok) {
-      emit({ type: 'progress', stage: 'sync', artifact: image, message: `restarted the process in ${targets.length} container(s)` });
-      return;
-    }
-    const { target } = crashed;
-    const lines = await lastLines(kube, target, started);
-    for (const line of lines) emit({ type: 'log', line, pod: target.pod, container: target.container });
-    throw new DevloopError('RESTART_CRASHED', `${image}: the live-updated process in ${target.pod}/${target.container} exited with code ${crashed.outcome.exitCode}`, {
-      hint: `${lines.length ? `its last ${lines.length} log lines are above; ` : ''}the container keeps running: fix the code and save, the next live update starts it again`,
-    });
+}
+
+/**
+ * Restarts the process in each container and waits until it listens again; a process that exits
+ * fails with its last log lines (the container keeps running for the next save). `ended` runs
+ * before and after: the forwards end their client connections to the old processes.
+ */
+export async function restartProcesses(
+  kube: KubeClient,
+  image: string,
+  targets: readonly RunningContainer[],
+  options: { emit: Emit; signal: AbortSignal; timeoutMs: number; ended?: (targets: readonly RunningContainer[]) => void },
+): Promise<void> {
+  const { emit, signal, timeoutMs } = options;
+  const started = Date.now();
+  // Client connections to the old processes end now (their clients see it before the iteration
+  // ends and reconnect), and once more after, for those opened meanwhile.
+  options.ended?.(targets);
+  const outcomes = await Promise.all(targets.map(async (target) => ({ target, outcome: await restartContainer(kube, target, { signal, timeoutMs }) })));
+  options.ended?.(targets);
+  const crashed = outcomes.find((o) => !o.outcome.ok);
+  if (!crashed || crashed.outcome.ok) {
+    emit({ type: 'progress', stage: 'restart', artifact: image, message: `restarted the process in ${targets.length} container(s)` });
+    return;
   }
+  const { target } = crashed;
+  const lines = await lastLines(kube, target, started);
+  for (const line of lines) emit({ type: 'log', line, pod: target.pod, container: target.container });
+  throw new DevloopError('RESTART_CRASHED', `${image}: the live-updated process in ${target.pod}/${target.container} exited with code ${crashed.outcome.exitCode}`, {
+    hint: `${lines.length ? `its last ${lines.length} log lines are above; ` : ''}the container keeps running: fix the code and save, the next live update starts it again`,
+  });
 }
 
 /** The container's log lines since the restart (all of its last lines when the clocks disagree). */

@@ -5,8 +5,9 @@
 import type { LoadedConfig } from '../config/types.js';
 import type { Emit } from '../events/bus.js';
 import type { KubeClient } from '../kube/client.js';
-import { deployedSelector, startPortForwards, type ForwardSession } from '../forward/index.js';
+import { startPortForwards, type ForwardSession } from '../forward/index.js';
 import { startLogStreams } from '../logs/index.js';
+import { labelSelector } from '../render/labels.js';
 
 export interface TailAndForwardOptions {
   kube: KubeClient;
@@ -30,7 +31,7 @@ export async function tailAndForward(options: TailAndForwardOptions): Promise<vo
     emit,
     signal: local.signal,
     namespace: kube.namespace,
-    labelSelector: deployedSelector(loaded.config.metadata.name, options.runId),
+    labelSelector: labelSelector(loaded.config.metadata.name, options.runId),
   });
   let forwards: ForwardSession | undefined;
   try {

@@ -14,9 +14,9 @@ export function imageRepository(defaultRepo: string, image: string): string {
 }
 
 /** Length of the hex prefix of the input digest used as the tag. */
-export const DIGEST_TAG_LENGTH = 16;
+const DIGEST_TAG_LENGTH = 16;
 
-export function inputDigestTag(inputDigest: string): string {
+function inputDigestTag(inputDigest: string): string {
   return inputDigest.replace(/^sha256:/, '').slice(0, DIGEST_TAG_LENGTH);
 }
 
@@ -32,7 +32,7 @@ export interface GitState {
   dirty: boolean;
 }
 
-export function gitCommitTag(git: GitState): string {
+function gitCommitTag(git: GitState): string {
   return git.dirty ? `${git.commit}-dirty` : git.commit;
 }
 

@@ -5,15 +5,16 @@
  * only when `flush()` is called (Enter).
  */
 import type { FileChange } from '../plan/index.js';
+import { PendingPaths, withoutTransient, type WatchChange } from './transient.js';
 
 export interface Coalescer {
-  push(change: FileChange): void;
+  push(change: WatchChange): void;
   /** Runs the pending batch now (manual trigger); with `force`, even when it is empty. */
   flush(force?: boolean): void;
-  /** Changes waiting for the next iteration. */
+  /** Distinct paths waiting for the next iteration. */
   pending(): number;
   /** Takes the waiting changes away (handing them to a replacement watcher). */
-  drain(): FileChange[];
+  drain(): WatchChange[];
   /** Resolves when no iteration is running and none is scheduled. */
   idle(): Promise<void>;
   close(): void;
@@ -25,8 +26,16 @@ export function createCoalescer(options: {
   run: (changes: FileChange[], forced: boolean) => Promise<void>;
   /** While true the source is still producing the burst's changes: wait another quiet period. */
   busy?: () => boolean;
+  /** Told the number of distinct paths waiting whenever it changes (0 when a batch is taken). */
+  onPending?: (count: number) => void;
 }): Coalescer {
-  let batch: FileChange[] = [];
+  let batch: WatchChange[] = [];
+  let waiting = new PendingPaths();
+  const setWaiting = (next: PendingPaths): void => {
+    const before = waiting.count;
+    waiting = next;
+    if (waiting.count !== before) options.onPending?.(waiting.count);
+  };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let forcedNext = false;
@@ -58,9 +67,10 @@ export function createCoalescer(options: {
     const changes = batch;
     const forced = forcedNext;
     batch = [];
+    setWaiting(new PendingPaths());
     forcedNext = false;
-    running = options
-      .run(changes, forced)
+    running = withoutTransient(changes)
+      .then((real) => (real.length > 0 || forced ? options.run(real, forced) : undefined))
       .catch(() => undefined) // the loop reports its own failures; it must never stop here
       .finally(() => {
         running = undefined;
@@ -83,6 +93,7 @@ export function createCoalescer(options: {
     push(change) {
       if (closed) return;
       batch.push(change);
+      if (waiting.add(change)) options.onPending?.(waiting.count);
       schedule();
     },
     flush(force = false) {
@@ -92,10 +103,11 @@ export function createCoalescer(options: {
       if (timer) clearTimeout(timer);
       start();
     },
-    pending: () => batch.length,
+    pending: () => waiting.count,
     drain() {
       const taken = batch;
       batch = [];
+      setWaiting(new PendingPaths());
       return taken;
     },
     idle: () => (running || timer ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve()),

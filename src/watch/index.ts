@@ -7,6 +7,7 @@ import { createCoalescer } from './coalesce.js';
 import { watchNative, type RawWatcher } from './native.js';
 import { watchPolling } from './poll.js';
 import type { WatchScope } from './scope.js';
+import type { WatchChange } from './transient.js';
 
 export type { WatchScope } from './scope.js';
 export { watchScope } from './scope.js';
@@ -24,6 +25,8 @@ export interface WatchOptions {
   run: (changes: FileChange[], forced: boolean) => Promise<void>;
   /** Sees every change as it is noticed (before coalescing), e.g. to tell what changed while an iteration ran. */
   observe?: (change: FileChange) => void;
+  /** Distinct paths waiting for the next iteration, when that changes: at once for the first and for 0, else at most every 250 ms. */
+  onPending?: (count: number) => void;
   onError: (error: Error) => void;
 }
 
@@ -34,8 +37,8 @@ export interface Watcher {
   flush(force?: boolean): void;
   pending(): number;
   /** Takes the waiting changes away; `push` adds changes as if they were seen (watcher hand-over). */
-  drain(): FileChange[];
-  push(change: FileChange): void;
+  drain(): WatchChange[];
+  push(change: WatchChange): void;
   watched(): number;
   /** Resolves when no iteration runs and none is scheduled. */
   idle(): Promise<void>;
@@ -44,13 +47,15 @@ export interface Watcher {
 
 export function startWatcher(options: WatchOptions): Watcher {
   let raw: RawWatcher | undefined;
+  const pending = options.onPending ? throttledCount(options.onPending, 250) : undefined;
   const coalescer = createCoalescer({
     quietMs: options.debounceMs,
     manual: options.trigger === 'manual',
     run: options.run,
     busy: () => raw?.busy() ?? false,
+    onPending: pending?.report,
   });
-  const onChange = (change: FileChange): void => {
+  const onChange = (change: WatchChange): void => {
     options.observe?.(change);
     coalescer.push(change);
   };
@@ -67,8 +72,30 @@ export function startWatcher(options: WatchOptions): Watcher {
     watched: () => raw.watched(),
     idle: () => coalescer.idle(),
     async close() {
+      pending?.stop();
       coalescer.close();
       await raw.close();
     },
+  };
+}
+
+/** A burst of thousands of changes must not become thousands of events: the first and 0 at once, the rest at most every `ms`. */
+function throttledCount(tell: (count: number) => void, ms: number): { report: (count: number) => void; stop: () => void } {
+  let told = 0;
+  let latest = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    timer = undefined;
+    if (latest !== told) tell((told = latest));
+  };
+  return {
+    report(count) {
+      latest = count;
+      if (count === 0 || told === 0) {
+        clearTimeout(timer);
+        flush();
+      } else timer ??= setTimeout(flush, ms);
+    },
+    stop: () => clearTimeout(timer),
   };
 }

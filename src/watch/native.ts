@@ -8,8 +8,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FileChange } from '../plan/index.js';
 import { isEditorTempFile } from './editor.js';
+import type { WatchChange } from './transient.js';
 import { isBelow, type WatchScope } from './scope.js';
 
 export interface RawWatcher {
@@ -21,19 +21,21 @@ export interface RawWatcher {
   close(): Promise<void>;
 }
 
-export function watchNative(scope: WatchScope, onChange: (change: FileChange) => void, onError: (error: Error) => void): RawWatcher {
+export function watchNative(scope: WatchScope, onChange: (change: WatchChange) => void, onError: (error: Error) => void): RawWatcher {
   const watchers = new Map<string, FSWatcher>();
   // Folders seen, kept until their parent reports them gone (a folder's own watcher may error first).
   const dirs = new Set<string>();
   let closed = false;
   let inFlight = 0;
+  /** Paths being stat'ed after an event: later events of the same path wait for it. */
+  const examining = new Map<string, Promise<void>>();
   const track = <T>(work: Promise<T>): Promise<T> => {
     inFlight++;
     return work.finally(() => inFlight--);
   };
 
-  const report = (path: string, kind: FileChange['kind']): void => {
-    if (!closed) onChange({ path, kind });
+  const report = (path: string, kind: WatchChange['kind'], named = false): void => {
+    if (!closed) onChange(named ? { path, kind, named } : { path, kind });
   };
 
   /** Watches `dir` and the folders below it; with `announce`, reports the files found (a folder moved in). */
@@ -62,7 +64,7 @@ export function watchNative(scope: WatchScope, onChange: (change: FileChange) =>
       if (entry.isDirectory()) {
         if (scope.includeDir(path)) below.push(addDir(path, announce));
       } else if (announce && !isEditorTempFile(entry.name)) {
-        report(path, 'write');
+        report(path, 'write', true);
       }
     }
     await Promise.all(below);
@@ -84,27 +86,38 @@ export function watchNative(scope: WatchScope, onChange: (change: FileChange) =>
     const entry = name.toString();
     if (isEditorTempFile(entry)) return;
     const path = join(dir, entry);
-    // Writes to a known file need no stat; creations, deletions and renames do.
-    if (event === 'change' && !dirs.has(path)) return report(path, 'write');
-    void track(lstat(path)).then(
-      (stats) => {
-        if (stats.isDirectory()) {
-          if (!watchers.has(path) && scope.includeDir(path)) void track(addDir(path, true));
-        } else report(path, 'write');
-      },
-      () => {
-        if (dirs.has(path)) {
-          forget(path, true);
-          report(path, 'deleteDir');
-        } else {
+    // Writes to a known file need no stat; creations, deletions and renames do. Reports of one path
+    // keep the order of its events (a file's creation comes before the writes that follow it).
+    const earlier = examining.get(path);
+    if (event === 'change' && !dirs.has(path)) {
+      if (!earlier) return report(path, 'write');
+      return void earlier.then(() => report(path, 'write'));
+    }
+    const examined: Promise<void> = (earlier ?? Promise.resolve())
+      .then(() => track(lstat(path)))
+      .then(
+        (stats) => {
+          if (stats.isDirectory()) {
+            if (!watchers.has(path) && scope.includeDir(path)) void track(addDir(path, true));
+          } else report(path, 'write', event === 'rename');
+        },
+        () => {
+          if (dirs.has(path)) {
+            forget(path, true);
+            report(path, 'deleteDir', event === 'rename');
+            return undefined;
+          }
           // A folder's own deletion also arrives here, named like itself: its parent reports that.
-          void track(lstat(dir)).then(
-            () => report(path, 'delete'),
+          return track(lstat(dir)).then(
+            () => report(path, 'delete', event === 'rename'),
             () => undefined,
           );
-        }
-      },
-    );
+        },
+      )
+      .finally(() => {
+        if (examining.get(path) === examined) examining.delete(path);
+      });
+    examining.set(path, examined);
   }
 
   async function rescan(dir: string): Promise<void> {

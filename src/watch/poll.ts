@@ -2,12 +2,12 @@
 import { watch } from 'chokidar';
 import type { Stats } from 'node:fs';
 import { basename } from 'node:path';
-import type { FileChange } from '../plan/index.js';
 import { isEditorTempFile } from './editor.js';
+import type { WatchChange } from './transient.js';
 import type { RawWatcher } from './native.js';
 import type { WatchScope } from './scope.js';
 
-export function watchPolling(scope: WatchScope, intervalMs: number, onChange: (change: FileChange) => void, onError: (error: Error) => void): RawWatcher {
+export function watchPolling(scope: WatchScope, intervalMs: number, onChange: (change: WatchChange) => void, onError: (error: Error) => void): RawWatcher {
   const roots = new Set(scope.roots);
   const watcher = watch(scope.roots, {
     ignoreInitial: true,
@@ -21,9 +21,9 @@ export function watchPolling(scope: WatchScope, intervalMs: number, onChange: (c
       return stats?.isDirectory() ? !scope.includeDir(path) : false;
     },
   });
-  watcher.on('add', (path) => onChange({ path, kind: 'write' }));
+  watcher.on('add', (path) => onChange({ path, kind: 'write', named: true }));
   watcher.on('change', (path) => onChange({ path, kind: 'write' }));
-  watcher.on('unlink', (path) => onChange({ path, kind: 'delete' }));
+  watcher.on('unlink', (path) => onChange({ path, kind: 'delete', named: true }));
   watcher.on('unlinkDir', (path) => onChange({ path, kind: 'deleteDir' }));
   watcher.on('error', (error) => onError(error instanceof Error ? error : new Error(String(error))));
   const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));

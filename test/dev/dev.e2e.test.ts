@@ -15,6 +15,23 @@ if (!haveServices && servicesRequired) throw new Error('dockerd and docker-regis
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isIteration = (status: string, n?: number) => (e: DevEvent) => e.type === 'iteration' && e.status === status && (n === undefined || e.n === n);
 
+/** The number the next iteration gets. */
+const nextN = (dev: DevProcess): number => dev.events.filter(isIteration('start')).length + 1;
+
+/**
+ * Proof that the writes before it start no (further) iteration, without a fixed wait: a synced file
+ * saved now is noticed after them, so an iteration they caused starts before the sentinel's, or
+ * shares its batch and lists them in `changed`. Returns the iteration starts since `from`.
+ */
+async function afterSentinel(dev: DevProcess, dir: string, from: number): Promise<DevEvent[]> {
+  const name = `sentinel-${dev.events.length}.html`;
+  await writeFile(join(dir, 'hello/public', name), 'sentinel\n');
+  await dev.waitFor((e) => e.type === 'iteration' && e.status === 'ok' && String(e.reason).includes(name), 60_000, from);
+  const starts = dev.events.slice(from).filter(isIteration('start'));
+  expect(starts.at(-1)).toMatchObject({ changed: [`hello/public/${name}`] });
+  return starts.slice(0, -1);
+}
+
 /** Events of iteration n (from its start to its end). */
 function eventsOf(dev: DevProcess, n: number): DevEvent[] {
   const start = dev.events.findIndex(isIteration('start', n));
@@ -45,26 +62,27 @@ describe.skipIf(!haveServices)('devloop dev (fake API server, real dockerd and r
 
   it('a source edit → one iteration, only hello rebuilt (compile included), new response on the same port', async () => {
     const from = dev.events.length;
+    const n = nextN(dev);
     const main = join(project.dir, 'hello/main.go');
     await writeFile(main, (await readFile(main, 'utf8')).replace('Hello from devloop v1', 'Hello from devloop v2'));
-    const done = await dev.waitFor(isIteration('ok', 2), 120_000, from);
+    const done = await dev.waitFor(isIteration('ok', n), 120_000, from);
     expect(await fetchUntil(hello + '/', (b) => b.includes('v2'))).toContain('Hello from devloop v2');
-    const events = eventsOf(dev, 2);
+    const events = eventsOf(dev, n);
     expect(events[0]).toMatchObject({ reason: 'rebuild hello: main.go changed', changed: ['hello/main.go'] });
     const built = events.filter((e) => e.type === 'stage' && e.artifact !== undefined && e.status === 'end');
     expect(new Set(built.map((e) => e.artifact))).toEqual(new Set(['hello']));
     expect(built.map((e) => e.stage)).toEqual(expect.arrayContaining(['compile', 'build', 'push']));
     expect((done.stages as { stage: string }[]).map((s) => s.stage)).toEqual(expect.arrayContaining(['compile', 'build', 'apply', 'status']));
-    await sleep(1_000);
-    expect(dev.events.filter((e, i) => i >= from && e.type === 'iteration' && e.status === 'start')).toHaveLength(1);
+    expect(await afterSentinel(dev, project.dir, from)).toHaveLength(1);
   });
 
   it('a synced file → served content changes with no build event', async () => {
     const from = dev.events.length;
+    const n = nextN(dev);
     await writeFile(join(project.dir, 'hello/public/index.html'), '<h1>synced v2</h1>\n');
-    await dev.waitFor(isIteration('ok', 3), 60_000, from);
+    await dev.waitFor(isIteration('ok', n), 60_000, from);
     expect(await fetchUntil(hello + '/static/index.html', (b) => b.includes('synced v2'))).toContain('synced v2');
-    const events = eventsOf(dev, 3);
+    const events = eventsOf(dev, n);
     expect(events[0]).toMatchObject({ reason: 'sync hello: public/index.html changed' });
     const stages = events.filter((e) => e.type === 'stage').map((e) => `${e.stage}:${e.status}`);
     expect(stages).toEqual(['sync:start', 'sync:end']);
@@ -72,14 +90,14 @@ describe.skipIf(!haveServices)('devloop dev (fake API server, real dockerd and r
 
   it('a burst of 10,000 file writes → exactly one iteration', async () => {
     const from = dev.events.length;
+    const n = nextN(dev);
     const dir = join(project.dir, 'hello/public/burst');
     await mkdir(dir);
     for (let i = 0; i < 10_000; i += 250) {
       await Promise.all(Array.from({ length: 250 }, (_, j) => writeFile(join(dir, `f${i + j}.txt`), `${i + j}\n`)));
     }
-    await dev.waitFor(isIteration('ok', 4), 120_000, from);
-    await sleep(2_000);
-    const starts = dev.events.filter((e, i) => i >= from && e.type === 'iteration' && e.status === 'start');
+    await dev.waitFor(isIteration('ok', n), 120_000, from);
+    const starts = await afterSentinel(dev, project.dir, from);
     expect(starts).toHaveLength(1);
     expect(starts[0]!.reason).toMatch(/^sync hello: public\/burst\/f0\.txt and 9999 more changed$/);
     expect(await fetchUntil(hello + '/static/burst/f9999.txt', (b) => b.trim() === '9999')).toBe('9999\n');
@@ -91,8 +109,7 @@ describe.skipIf(!haveServices)('devloop dev (fake API server, real dockerd and r
     await writeFile(join(project.dir, 'hello/4913'), '');
     await writeFile(join(project.dir, 'hello/main.go~'), 'backup');
     await writeFile(join(project.dir, 'hello/README.md'), 'dockerignored');
-    await sleep(1_500);
-    expect(dev.events.slice(from).filter((e) => e.type === 'iteration')).toEqual([]);
+    expect(await afterSentinel(dev, project.dir, from)).toEqual([]);
   });
 
   it('a broken save shows the compile error and keeps the old version serving; the fix recovers', async () => {

@@ -2,23 +2,17 @@
  * Drives `devloop dev` as a child process against the fake API server (docker runtime: real
  * containers) and a real registry, in a temp copy of examples/hello, reading its JSON events.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT, childEnv, startDevloop, type CliEvent, type RunningCli } from '../support/cli.js';
 import { busyboxBaseImage, freePort, startRegistry } from '../support/services.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube/index.js';
 import { DockerRuntime } from '../support/fake-kube/docker-runtime.js';
 
-/** The repository (overridable: the benchmark runs a compiled copy of this file from elsewhere). */
-export const repoRoot = process.env.DEVLOOP_REPO_ROOT ?? resolve(import.meta.dirname, '../..');
-export const bin = join(repoRoot, 'bin/devloop.js');
+export { ROOT as repoRoot, CLI as bin } from '../support/cli.js';
 
-export interface DevEvent {
-  type: string;
-  time: string;
-  [key: string]: unknown;
-}
+export type DevEvent = CliEvent;
 
 export interface Project {
   dir: string;
@@ -27,7 +21,8 @@ export interface Project {
   /** The registry host and the busybox base image pushed to it, for tests that write their own config. */
   registry: string;
   base: string;
-  env: NodeJS.ProcessEnv;
+  /** The environment `devloop` runs with (test/support/cli.ts `childEnv`), for tests that start it themselves. */
+  env: Record<string, string | undefined>;
   fake: FakeKube;
   runtime: DockerRuntime;
   dispose(): Promise<void>;
@@ -39,7 +34,7 @@ export async function makeProject(): Promise<Project> {
   const registry = process.env.DEVLOOP_TEST_REGISTRY ?? own!.host;
   const base = await busyboxBaseImage(registry);
   const dir = await mkdtemp(join(tmpdir(), 'devloop-dev-'));
-  await cp(join(repoRoot, 'examples/hello'), dir, { recursive: true });
+  await cp(join(ROOT, 'examples/hello'), dir, { recursive: true });
   const helloPort = await freePort();
   const quotePort = await freePort();
   await writeFile(
@@ -76,7 +71,7 @@ portForward:
   );
   const runtime = new DockerRuntime();
   const fake = await startFakeKube({ runtime });
-  const env = { ...process.env, KUBECONFIG: fake.kubeconfigPath, NO_COLOR: '1' };
+  const env = childEnv({ KUBECONFIG: fake.kubeconfigPath });
   return {
     dir,
     helloPort,
@@ -95,83 +90,11 @@ portForward:
   };
 }
 
-export interface DevProcess {
-  child: ChildProcess;
-  events: DevEvent[];
-  stderr: () => string;
-  /** Resolves with the first event (from index `from`) matching, or rejects after timeoutMs. */
-  waitFor(predicate: (e: DevEvent) => boolean, timeoutMs?: number, from?: number): Promise<DevEvent>;
-  exited: Promise<number | null>;
-}
+/** `devloop dev --output json` running on a project, with stdin open for key commands. */
+export type DevProcess = RunningCli;
 
 export function startDev(project: Pick<Project, 'dir' | 'env'>, args: string[] = []): DevProcess {
-  const child = spawn(process.execPath, [bin, 'dev', '--output', 'json', ...args], {
-    cwd: project.dir,
-    env: project.env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const events: DevEvent[] = [];
-  let err = '';
-  let rest = '';
-  const waiters = new Set<() => void>();
-  const onLine = (line: string): void => {
-    if (!line.trim().startsWith('{')) return;
-    try {
-      events.push(JSON.parse(line) as DevEvent);
-    } catch {
-      return;
-    }
-    for (const wake of waiters) wake();
-  };
-  const onChunk = (chunk: Buffer): void => {
-    rest += chunk.toString();
-    const lines = rest.split('\n');
-    rest = lines.pop() ?? '';
-    lines.forEach(onLine);
-  };
-  child.stdout!.on('data', onChunk);
-  child.stderr!.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-    onChunk(chunk);
-  });
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
-  return {
-    child,
-    events,
-    stderr: () => err,
-    exited,
-    waitFor(predicate, timeoutMs = 60_000, from = 0) {
-      return new Promise((resolveWait, reject) => {
-        const check = (): boolean => {
-          const found = events.slice(from).find(predicate);
-          if (found) {
-            cleanup();
-            resolveWait(found);
-            return true;
-          }
-          return false;
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`timed out after ${timeoutMs}ms; last events:\n${events.slice(-15).map((e) => JSON.stringify(e)).join('\n')}\nstderr tail: ${err.slice(-2000)}`));
-        }, timeoutMs);
-        const onExit = (): void => {
-          if (check()) return;
-          cleanup();
-          reject(new Error(`devloop dev exited; last events:\n${events.slice(-15).map((e) => JSON.stringify(e)).join('\n')}\nstderr tail: ${err.slice(-2000)}`));
-        };
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(wake);
-          child.off('exit', onExit);
-        };
-        const wake = (): void => void check();
-        if (check()) return;
-        waiters.add(wake);
-        child.once('exit', onExit);
-      });
-    },
-  };
+  return startDevloop(project.dir, ['dev', '--output', 'json', ...args], project.env, { stdin: 'pipe' });
 }
 
 /** GETs a URL until `expect` holds for the body (bounded); returns the last body. */

@@ -54,7 +54,7 @@ describe('exit codes after a signal', () => {
     try {
       await writeFile(join(project.dir, 'tags.json'), JSON.stringify({ builds: [{ image: 'hello', tag: `registry.example.com/slow:1@${DIGEST}` }, { image: 'quote', tag: `registry.example.com/quote:1@${DIGEST}` }] }));
       fake.controls.failImage(/slow/, 'NotReady');
-      const result = await interrupt(project.dir, ['deploy', '--build-artifacts', 'tags.json', '--status-check-timeout', '60s'], '▸ status', 'SIGTERM');
+      const result = await interrupt(project.dir, ['deploy', '--build-artifacts', 'tags.json', '--status-check-timeout', '60s', '--verbose'], '▸ status', 'SIGTERM');
       expect(result.code, result.stderr).toBe(143);
       expect(result.stderr).toContain('SIGTERM received');
     } finally {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import picomatch from 'picomatch';
 import type { ArtifactConfig } from '../../src/config/types.js';
-import { isEmptyPlan, noSelfWrites, plan, type ArtifactRules, type FileChange, type PlanInput, type PlanState } from '../../src/plan/index.js';
-import { artifactRules } from '../../src/plan/rules.js';
+import { isEmptyPlan, noSelfWrites, plan, planAfterSyncUnavailable, planAll, type FileChange, type PlanInput, type PlanState } from '../../src/plan/index.js';
+import { artifactRules, manifestMatcher } from '../../src/plan/rules.js';
 import { compileSyncRules, mapSyncPath } from '../../src/sync/map.js';
+import { loadedConfig } from '../support/config.js';
 import { removeTemps, tempTree } from '../support/tmp.js';
 
 // A real project on disk: the planner gets the inputs module's rules, as in `devloop dev`.
@@ -43,10 +43,6 @@ function quoteConfig(): ArtifactConfig {
   return { image: 'quote', context: at('quote'), docker: { dockerfile: '../docker/quote.Dockerfile', buildArgs: {}, target: '' }, sync: [] };
 }
 
-function hello(extra: Partial<ArtifactRules> = {}): ArtifactRules {
-  return { ...artifactRules(helloConfig()), ...extra };
-}
-
 /** Both artifacts built and deployed, nothing synced or held: the state of a settled dev session. */
 const settledState = (): PlanState => ({
   noSync: new Set(),
@@ -62,8 +58,8 @@ function input(changes: FileChange[], over: Partial<PlanInput> = {}): PlanInput 
     changes,
     configFile: at('devloop.yaml'),
     configDir: dir,
-    isManifest: picomatch('k8s/*.yaml'),
-    artifacts: [hello(), artifactRules(quoteConfig())],
+    isManifest: manifestMatcher(loadedConfig(dir, { manifests: ['k8s/*.yaml'] })),
+    artifacts: [artifactRules(helloConfig()), artifactRules(quoteConfig())],
     state: settledState(),
     ...over,
   };
@@ -186,7 +182,7 @@ describe('plan', () => {
   });
 
   it('a refused sync destination rebuilds and says why', () => {
-    const rules = hello({ sync: compileSyncRules([{ src: 'public/**', dest: 'relative/dir' }]) });
+    const rules = artifactRules({ ...helloConfig(), sync: [{ src: 'public/**', dest: 'relative/dir' }] });
     const p = plan(input([w('hello/public/a.html')], { artifacts: [rules] }));
     expect(p.actions[0]).toMatchObject({ kind: 'rebuild', compile: false });
     expect(p.notes[0]).toMatch(/must be an absolute/);
@@ -198,6 +194,51 @@ describe('plan', () => {
     expect(p.actions).toHaveLength(1);
     expect(p.actions[0]!.files).toHaveLength(10_000);
     expect(p.reason).toBe('rebuild hello: src0.go and 9999 more changed');
+  });
+});
+
+describe('plan: everything, and what is left when a sync is unavailable', () => {
+  const all = () => [artifactRules(helloConfig()), artifactRules(quoteConfig())];
+
+  it('planAll builds every artifact (compile where it has one) and deploys', () => {
+    const p = planAll({ artifacts: all(), reason: 'rebuild all (r)', state: { selfWrites: noSelfWrites } });
+    expect(p.actions).toEqual([
+      { kind: 'rebuild', image: 'hello', compile: true, files: [] },
+      { kind: 'rebuild', image: 'quote', compile: false, files: [] },
+    ]);
+    expect(p).toMatchObject({ deploy: true, reload: false, reason: 'rebuild all (r)' });
+  });
+
+  it('devloop.yaml changed: reload, and nothing else until the new config says what (planAll)', () => {
+    const p = plan(input([w('devloop.yaml'), w('hello/main.go')]));
+    expect(p).toMatchObject({ reload: true, deploy: false, actions: [] });
+    expect(isEmptyPlan(p)).toBe(false);
+  });
+
+  it('every rebuild or manifest change deploys; a sync alone does not', () => {
+    expect(plan(input([w('hello/main.go')])).deploy).toBe(true);
+    expect(plan(input([w('k8s/hello.yaml')])).deploy).toBe(true);
+    expect(plan(input([w('hello/public/a.html')])).deploy).toBe(false);
+  });
+
+  it('after a sync found no tar: that artifact rebuilds without compile, the other builds stay, the syncs that ran are done', () => {
+    const decided = plan(input([w('hello/public/a.html'), w('quote/www/index.html')]));
+    expect(decided.actions.map((a) => `${a.kind}:${a.image}`)).toEqual(['sync:hello', 'rebuild:quote']);
+    const rest = planAfterSyncUnavailable(decided, { artifacts: all(), state: { ...settledState(), noSync: new Set(['hello']) } });
+    expect(rest.actions).toEqual([
+      { kind: 'rebuild', image: 'hello', compile: false, files: ['public/a.html'] },
+      { kind: 'rebuild', image: 'quote', compile: false, files: ['www/index.html'] },
+    ]);
+    expect(rest.deploy).toBe(true);
+  });
+
+  it('after a sync found no tar in one artifact, another artifact\'s sync that ran is not redone', () => {
+    const quoteSyncs = artifactRules({ ...quoteConfig(), sync: [{ src: 'www/**', dest: '/www' }] });
+    const decided = plan(input([w('hello/public/a.html'), w('quote/www/index.html')], { artifacts: [artifactRules(helloConfig()), quoteSyncs] }));
+    expect(decided.actions.map((a) => `${a.kind}:${a.image}`)).toEqual(['sync:hello', 'sync:quote']);
+    const rest = planAfterSyncUnavailable(decided, { artifacts: [artifactRules(helloConfig()), quoteSyncs], state: { ...settledState(), noSync: new Set(['quote']) } });
+    expect(rest.actions).toEqual([{ kind: 'rebuild', image: 'quote', compile: false, files: ['www/index.html'] }]);
+    expect(rest.deploy).toBe(true);
   });
 });
 

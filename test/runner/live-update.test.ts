@@ -3,7 +3,11 @@
  * lack earlier syncs, and which pod changes make an artifact stale (a kubelet restart gives a new
  * container id, a new pod has its own).
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadedConfig } from '../support/config.js';
+import { removeTemps, tempTree } from '../support/tmp.js';
+import { artifacts, Bench } from './bench.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import { LiveUpdates } from '../../src/runner/live-update.js';
 import type { BuildResult } from '../../src/build/types.js';
@@ -51,5 +55,66 @@ describe('live update record', () => {
     live.built('app');
     expect(live.notice([pod('c', 'c3')], builds)).toBe(false);
     expect(live.catchUp('app', [], []).copy).toEqual([]);
+  });
+});
+
+describe('live update in the dev loop (fake bench)', () => {
+  let dir: string;
+  const w = (rel: string) => ({ path: join(dir, rel), kind: 'write' as const });
+  /** hello: the Go starter's layout with a restart rule for its binary. */
+  async function bench(noShell = false): Promise<Bench> {
+    dir = await tempTree('devloop-live-loop-', {
+      '.git/HEAD': 'ref: refs/heads/main\n',
+      'devloop.yaml': 'apiVersion: devloop/v1\n',
+      'hello/.gitignore': 'bin/\n',
+      'hello/.dockerignore': '*\n!bin/app\n',
+      'hello/Dockerfile': 'FROM busybox\n',
+      'hello/main.go': 'package main\n',
+      'k8s/app.yaml': 'kind: Service\n',
+    });
+    const [hello] = artifacts(dir);
+    const live = { ...hello!, sync: [{ src: 'bin/app', dest: '/app', restart: true }] };
+    const b = new Bench(loadedConfig(dir, { manifests: ['k8s/*.yaml'], build: { artifacts: [live] } }));
+    if (noShell) b.noShell.add('hello');
+    await b.start();
+    return b;
+  }
+  afterAll(removeTemps);
+
+  it('deploys under the supervisor; main.go → compile, copy the binary, restart (forwards drop old connections); no build, no deploy', async () => {
+    const b = await bench();
+    expect(b.take()).toContain('deploy hello:v1 supervising hello:v1');
+    await b.save(w('hello/main.go'));
+    expect(b.take()).toEqual([
+      'compile hello',
+      'sync hello /app/app',
+      'restart hello hello-pod',
+      'forwards end connections to hello-pod',
+    ]);
+    expect(b.iterations().at(-1)).toMatchObject({ status: 'ok', reason: 'live update (compile) hello: main.go changed' });
+    await b.stop();
+  });
+
+  it('a crashing process fails the iteration and says the containers wait for the next save, which recovers', async () => {
+    const b = await bench();
+    b.take();
+    b.crash.add('hello');
+    await b.save(w('hello/main.go'));
+    expect(b.iterations().at(-1)).toMatchObject({ status: 'error' });
+    expect(b.notices('info').at(-1)).toBe('the containers keep running and wait for the next save');
+    b.crash.delete('hello');
+    await b.save(w('hello/main.go'));
+    expect(b.iterations().at(-1)).toMatchObject({ status: 'ok' });
+    await b.stop();
+  });
+
+  it('an image without /bin/sh: not supervised, said once, and a change rebuilds and deploys', async () => {
+    const noShell = await bench(true);
+    expect(noShell.notices('warn')).toEqual(['cannot live-update hello: it has no /bin/sh; its restart sync rules rebuild instead']);
+    noShell.take();
+    await noShell.save(w('hello/main.go'));
+    expect(noShell.take()).toEqual(['build hello+compile', 'deploy hello:v2', 'forwards refresh']);
+    expect(noShell.notices('warn')).toHaveLength(1);
+    await noShell.stop();
   });
 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { LoadedConfig } from '../../src/config/types.js';
 import { loadedConfig } from '../support/config.js';
-import type { FileChange } from '../../src/plan/index.js';
+import { noSelfWrites, plan, type FileChange } from '../../src/plan/index.js';
+import { artifactRules } from '../../src/plan/rules.js';
 import { createCoalescer } from '../../src/watch/coalesce.js';
 import { isEditorTempFile, startWatcher, watchScope, type TriggerMode, type Watcher } from '../../src/watch/index.js';
 
@@ -288,6 +289,27 @@ describe('notify watcher', () => {
     await writeFile(join(dir, 'app/src/lib/b.go'), 'package lib\n');
     await settle(watcher);
     expect(batches.flat().map((c) => c.path)).toContain(join(dir, 'app/src/lib/b.go'));
+  });
+
+  it('sed -i (a temporary renamed onto the file) and a scratch file that comes and goes: a batch of main.go alone, a reason naming only it', async () => {
+    const dir = await project();
+    const { watcher, batches } = await watching(dir, 'notify', 100);
+    const main = join(dir, 'app/main.go');
+    await execa('sed', ['-i', 's/main/main \\/\\/ v2/', main]);
+    await writeFile(join(dir, 'app/scratch-123'), 'x');
+    await unlink(join(dir, 'app/scratch-123'));
+    await settle(watcher, 400);
+    expect(batches).toHaveLength(1);
+    expect(new Set(batches[0]!.map((c) => c.path))).toEqual(new Set([main]));
+    const decided = plan({
+      changes: batches[0]!,
+      configFile: join(dir, 'devloop.yaml'),
+      configDir: dir,
+      isManifest: () => false,
+      artifacts: loaded(dir).config.build.artifacts.map(artifactRules),
+      state: { noSync: new Set(), syncedSinceBuild: new Set(), changedDuringLast: new Set(), selfWrites: noSelfWrites, built: new Set(['app']), deployed: true },
+    });
+    expect(decided.reason).toBe('rebuild app: main.go changed');
   });
 
   it('sees devloop.yaml and manifests', async () => {

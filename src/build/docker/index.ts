@@ -260,7 +260,7 @@ export function createDockerBuilder(options: DockerBuilderOptions = {}): DockerI
 }
 
 /** The image build could not pull `pull.image`: say so, with the host that failed and why. */
-export function pullFailure(image: string, pull: PullFailure): DevloopError {
+function pullFailure(image: string, pull: PullFailure): DevloopError {
   const what = `${image}: cannot pull base image ${pull.image}`;
   const fromLine = 'check the FROM (or COPY --from) line of the Dockerfile and the build args it uses';
   switch (pull.problem) {

@@ -42,7 +42,7 @@ export interface ResolveBaseOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export const SCRATCH: BaseImage = { family: 'oci', layers: [] };
+const SCRATCH: BaseImage = { family: 'oci', layers: [] };
 
 export async function resolveBase(from: string, platform: Platform, store: string, options: ResolveBaseOptions): Promise<BaseImage> {
   if (from === 'scratch' || from === '') return SCRATCH;

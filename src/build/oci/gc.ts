@@ -10,7 +10,7 @@ import { writeCacheFile } from './cache-file.js';
 import { blobPath } from './layer.js';
 
 /** Unreferenced blobs younger than this survive: another build may be between writing and recording them. */
-export const GC_GRACE_MS = 15 * 60 * 1000;
+const GC_GRACE_MS = 15 * 60 * 1000;
 
 /** Records the digests (layers, config, manifest) the artifact's latest image uses. */
 export async function recordArtifactBlobs(store: string, image: string, digests: readonly string[]): Promise<void> {

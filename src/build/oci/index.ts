@@ -17,7 +17,7 @@ import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX } from '../../registry
 import { canonicalBytes, parsePlatform } from './image.js';
 
 /** Where the builder keeps its blob store / OCI image layout, below the project. */
-export function ociStoreDir(projectDir: string): string {
+function ociStoreDir(projectDir: string): string {
   return join(projectDir, '.devloop', 'oci');
 }
 

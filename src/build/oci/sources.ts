@@ -87,7 +87,7 @@ export async function collectLayerFiles(context: string, layer: OciLayerConfig):
 }
 
 /** Adds every parent directory (0755) and sorts by image path so the tar is reproducible. */
-export function withParents(files: LayerFile[]): LayerFile[] {
+function withParents(files: LayerFile[]): LayerFile[] {
   const all = new Map(files.map((f) => [f.imagePath, f]));
   for (const file of files) {
     for (let dir = posix.dirname(file.imagePath); dir !== '.' && dir !== '/' && dir !== ''; dir = posix.dirname(dir)) {

@@ -21,7 +21,7 @@ export async function diagnose(ctx: CommandContext): Promise<number | void> {
   const [kube, docker, registries, artifacts] = await Promise.all([
     checkKube(config),
     checkDocker(ctx.signal),
-    Promise.all(registryHosts(config).map((host) => pingRegistry(host, config.build.insecureRegistries))),
+    Promise.all(registryHosts(config).map((host) => checkRegistry(host, config.build.insecureRegistries, ctx.signal))),
     hashArtifacts(config.build.artifacts),
   ]);
   ctx.emit({ type: 'diagnose', configFile: loaded.file, activeProfiles: loaded.activeProfiles, config, ...kube, docker, registries, artifacts });
@@ -29,7 +29,7 @@ export async function diagnose(ctx: CommandContext): Promise<number | void> {
 }
 
 /** defaultRepo's host and every registry host named in artifact images, each once. */
-export function registryHosts(config: DevloopConfig): string[] {
+function registryHosts(config: DevloopConfig): string[] {
   const hosts = [namedRegistry(`${config.build.defaultRepo}/x`), ...config.build.artifacts.map((a) => namedRegistry(a.image))];
   return [...new Set(hosts.filter((h): h is string => Boolean(h)))];
 }
@@ -62,19 +62,13 @@ async function checkDocker(signal: AbortSignal): Promise<DiagnoseEvent['docker']
   }
 }
 
-/** GET /v2/: 200 (open) or 401 (wants auth) both mean a registry answers. */
-export async function pingRegistry(host: string, insecureRegistries: readonly string[]): Promise<DiagnoseEvent['registries'][number]> {
-  const { registryBaseUrl } = await import('../../registry/reference.js');
-  try {
-    const response = await fetch(`${registryBaseUrl(host, insecureRegistries)}/v2/`, { signal: AbortSignal.timeout(REGISTRY_TIMEOUT_MS), redirect: 'manual' });
-    await response.body?.cancel();
-    const ok = response.status === 200 || response.status === 401;
-    return ok ? { host, ok, status: response.status } : { host, ok, status: response.status, error: `HTTP ${response.status} from /v2/` };
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${REGISTRY_TIMEOUT_MS / 1000}s` : (cause?.code ?? cause?.message ?? (error as Error).message);
-    return { host, ok: false, error: reason };
-  }
+/** The registry ping the builds use (build/head.ts); 200 (open) or 401 (wants auth) both mean a registry answers. */
+async function checkRegistry(host: string, insecureRegistries: string[], signal: AbortSignal): Promise<DiagnoseEvent['registries'][number]> {
+  const { pingRegistry } = await import('../../build/head.js');
+  const answer = await pingRegistry(`${host}/x`, { insecureRegistries }, signal, REGISTRY_TIMEOUT_MS);
+  if (answer.kind === 'unreachable') return { host, ok: false, error: answer.reason };
+  const ok = answer.status === 200 || answer.status === 401;
+  return ok ? { host, ok, status: answer.status } : { host, ok, status: answer.status, error: `HTTP ${answer.status} from /v2/` };
 }
 
 /** One artifact at a time, so each timing is that artifact's alone. */

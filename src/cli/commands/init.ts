@@ -9,7 +9,7 @@ import type { CommandContext } from '../context.js';
 import { DevloopError } from '../../errors.js';
 import { toDnsLabel } from '../../config/names.js';
 
-export const TEMPLATES = ['go', 'node'] as const;
+const TEMPLATES = ['go', 'node'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
 /** templates/ next to src/ and dist/: two levels above this file's folder (…/cli/commands). */
@@ -33,7 +33,7 @@ export function renderTemplate(files: TemplateFile[], name: string): TemplateFil
   return files.map((file) => ({ path: targetPath(file.path), content: file.content.replaceAll('__NAME__', name) }));
 }
 
-export async function readTemplate(template: TemplateName, root = TEMPLATES_DIR): Promise<TemplateFile[]> {
+async function readTemplate(template: TemplateName, root = TEMPLATES_DIR): Promise<TemplateFile[]> {
   const base = join(root, template);
   const files: TemplateFile[] = [];
   const walk = async (dir: string): Promise<void> => {
