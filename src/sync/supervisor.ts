@@ -18,21 +18,23 @@ import type { KubeClient } from '../kube/client.js';
 import { execInContainer, type ExecTarget } from './exec.js';
 
 /**
- * `$1`: the container name; the rest: the original command. The first run is the image's own: if it
+ * `$1`: the container name; the rest: the original command. A restart stops the process with SIGTERM,
+ * and SIGKILL after DEVLOOP_RESTART_GRACE seconds (10) if it ignores that. The first run is the image's own: if it
  * exits, the supervisor exits too (the kubelet restarts the container and reports crashes as
  * always). A process started by a live update that exits leaves the container running, waiting
  * for the next live update, so a crashing build never sends the pod into CrashLoopBackOff.
  */
 export const SUPERVISOR_SCRIPT = `f=/dev/shm/.devloop-supervisor-$1; shift
-gen=0; pid=0; restart=0; stop=; code=0
+gen=0; pid=0; restart=0; stop=; code=0; killer=; grace=\${DEVLOOP_RESTART_GRACE:-10}
 trap 'stop=TERM; [ "$pid" = 0 ] || kill -TERM "$pid" 2>/dev/null' TERM
 trap 'stop=INT; [ "$pid" = 0 ] || kill -INT "$pid" 2>/dev/null' INT
-trap 'restart=1; [ "$pid" = 0 ] || kill -TERM "$pid" 2>/dev/null' HUP
+trap 'restart=1; [ "$pid" = 0 ] || { kill -TERM "$pid" 2>/dev/null; (sleep "$grace"; kill -KILL "$pid" 2>/dev/null) & killer=$!; }' HUP
 while [ -z "$stop" ]; do
   restart=0; gen=$((gen+1))
   "$@" & pid=$!
   echo "$gen running $pid $$" > "$f" 2>/dev/null
   while :; do wait "$pid" 2>/dev/null; code=$?; kill -0 "$pid" 2>/dev/null || break; done
+  [ -z "$killer" ] || kill "$killer" 2>/dev/null; killer=
   pid=0
   [ -n "$stop" ] && exit "$code"
   [ "$restart" = 1 ] && continue

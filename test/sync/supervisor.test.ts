@@ -32,30 +32,35 @@ describe.skipIf(!existsSync('/dev/shm'))('supervisor script (local /bin/sh)', ()
   const name = `test-${randomBytes(4).toString('hex')}`;
   const state = `/dev/shm/.devloop-supervisor-${name}`;
   let child: ChildProcess | undefined;
+  const started: ChildProcess[] = [];
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    for (const c of started) c.kill('SIGKILL'); // a failed test leaves none behind
     await rm(state, { force: true });
   });
 
-  function start(dir: string): { lines: string[]; exit: Promise<number | null> } {
+  async function start(dir: string, ignoreTerm = false): Promise<{ lines: string[]; exit: Promise<number | null> }> {
+    await rm(state, { force: true }); // the previous test's supervisor left its state
     // The process prints "start", exits 7 when <dir>/crash exists, else runs until stopped.
-    const app = ['/bin/sh', '-c', `echo start; [ -f ${dir}/crash ] && exit 7; exec sleep 30`];
+    const app = ['/bin/sh', '-c', `${ignoreTerm ? "trap '' TERM; " : ''}echo start; [ -f ${dir}/crash ] && exit 7; exec sleep 30`];
     // As the kubelet runs it: `$$` in a container command becomes `$`.
     const [file, ...args] = supervisedCommand(name, app).map((arg, i) => (i === 2 ? arg.replaceAll('$$', '$') : arg));
     expect(args[1]).toBe(SUPERVISOR_SCRIPT);
-    child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEVLOOP_RESTART_GRACE: '1' } });
+    started.push(child);
     const lines: string[] = [];
     child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
     child.stderr!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
     const exit = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
     return { lines, exit };
   }
+  // Each test waits for the command's first output before the SIGHUP: a restart of a command that
+  // had not printed yet is a restart all the same, but would leave one "start" fewer to count.
   const stateIs = async (text: RegExp): Promise<boolean> => text.test(await readFile(state, 'utf8').catch(() => ''));
 
   it('runs the command, re-runs it on SIGHUP, forwards SIGTERM and exits with its status', async () => {
     const dir = await tempTree('devloop-supervisor-');
-    const { lines, exit } = start(dir);
-    await until('the first run', () => stateIs(/^1 running \d+/));
+    const { lines, exit } = await start(dir);
+    await until('the first run', async () => (await stateIs(/^1 running \d+/)) && lines.includes('start'));
     child!.kill('SIGHUP');
     await until('the second run', () => stateIs(/^2 running \d+/));
     await until('its output', () => lines.filter((l) => l === 'start').length === 2);
@@ -63,17 +68,28 @@ describe.skipIf(!existsSync('/dev/shm'))('supervisor script (local /bin/sh)', ()
     expect(await exit).toBe(143); // sleep's own status after SIGTERM
   });
 
+  it('a process that ignores SIGTERM is killed after the grace period (DEVLOOP_RESTART_GRACE), then restarted', async () => {
+    const dir = await tempTree('devloop-supervisor-');
+    const { lines, exit } = await start(dir, true);
+    await until('the first run', async () => (await stateIs(/^1 running/)) && lines.includes('start'));
+    child!.kill('SIGHUP');
+    await until('the second run', () => stateIs(/^2 running/));
+    await until('its output', () => lines.filter((l) => l === 'start').length === 2);
+    child!.kill('SIGKILL');
+    await exit;
+  });
+
   it('a first run that exits ends the supervisor with its code (the kubelet reports it as always)', async () => {
     const dir = await tempTree('devloop-supervisor-', { crash: '' });
-    const { exit } = start(dir);
+    const { exit } = await start(dir);
     expect(await exit).toBe(7);
     expect(await stateIs(/^1 exited 7/)).toBe(true);
   });
 
   it('a restarted run that exits keeps the container alive until the next SIGHUP, which recovers', async () => {
     const dir = await tempTree('devloop-supervisor-');
-    const { lines, exit } = start(dir);
-    await until('the first run', () => stateIs(/^1 running/));
+    const { lines, exit } = await start(dir);
+    await until('the first run', async () => (await stateIs(/^1 running/)) && lines.includes('start'));
     await writeFile(join(dir, 'crash'), '');
     child!.kill('SIGHUP');
     await until('the crash', () => stateIs(/^2 exited 7/));
