@@ -29,10 +29,12 @@ function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
-/** The command runner (renderers, config loader, events) loads only when a command runs, not for --help. */
-async function runCommand(options: GlobalOptions, work: (ctx: CommandContext) => Promise<number | void>): Promise<void> {
-  const context = await import('./context.js');
-  return context.runCommand(options, work);
+type Commands = typeof import('./commands/index.js');
+
+/** The command runner and the commands load only when a command runs, not for --help. */
+async function runCommand(options: GlobalOptions, work: (ctx: CommandContext, commands: Commands) => Promise<number | void>): Promise<void> {
+  const commands = await import('./commands/index.js');
+  return commands.runCommand(options, (ctx) => work(ctx, commands));
 }
 
 program
@@ -41,14 +43,14 @@ program
   .addOption(new Option('--template <name>', 'starter template').choices(['go', 'node']).default('go'))
   .option('--force', 'overwrite existing files', false)
   .action((_opts, command: Command) =>
-    runCommand(globals(command), async (ctx) => (await import('./commands/init.js')).init(ctx, command.opts())),
+    runCommand(globals(command), (ctx, c) => c.init(ctx, command.opts())),
   );
 
 program
   .command('diagnose')
   .description('print the effective config, kube context, Docker/registry reachability and artifact inputs')
   .action((_opts, command: Command) =>
-    runCommand(globals(command), async (ctx) => (await import('./commands/diagnose.js')).diagnose(ctx)),
+    runCommand(globals(command), (ctx, c) => c.diagnose(ctx)),
   );
 
 program
@@ -57,7 +59,7 @@ program
   .option('--push <bool>', 'push images (true|false); default from build.push')
   .option('--file-output <file>', 'write {"builds":[{"image","tag"}]} to this file')
   .action((_opts, command: Command) =>
-    runCommand(globals(command), async (ctx) => (await import('./commands/build.js')).build(ctx, command.opts())),
+    runCommand(globals(command), (ctx, c) => c.build(ctx, command.opts())),
   );
 
 program
@@ -66,7 +68,7 @@ program
   .option('--build-artifacts <file>', 'use the tags in this file (from `devloop build --file-output`)')
   .option('--out <file>', 'write to this file instead of stdout')
   .action((_opts, command: Command) =>
-    runCommand(globals(command), async (ctx) => (await import('./commands/render.js')).render(ctx, command.opts())),
+    runCommand(globals(command), (ctx, c) => c.render(ctx, command.opts())),
   );
 
 program
@@ -75,7 +77,7 @@ program
   .option('--build-artifacts <file>', 'use the tags in this file instead of building')
   .option('--status-check-timeout <duration>', 'how long to wait for rollout (e.g. 120s)')
   .action((_opts, command: Command) =>
-    runCommand(globals(command), async (ctx) => (await import('./commands/deploy.js')).deploy(ctx, command.opts())),
+    runCommand(globals(command), (ctx, c) => c.deploy(ctx, command.opts())),
   );
 
 program
@@ -85,7 +87,7 @@ program
   .option('--port-forward', 'forward every deployed Service (with --tail)', false)
   .option('--status-check-timeout <duration>', 'how long to wait for rollout (e.g. 120s)')
   .action((_opts, command: Command) =>
-    runCommand(globals(command), async (ctx) => (await import('./commands/run.js')).run(ctx, command.opts())),
+    runCommand(globals(command), (ctx, c) => c.run(ctx, command.opts())),
   );
 
 program
@@ -100,14 +102,14 @@ program
   .option('--ui', 'serve a live web view of the session on 127.0.0.1 (URL printed at start)', false)
   .option('--ui-port <port>', 'port for the web view (default: a free one; implies --ui)')
   .action((_opts, command: Command) =>
-    runCommand(globals(command), async (ctx) => (await import('./commands/dev.js')).dev(ctx, command.opts())),
+    runCommand(globals(command), (ctx, c) => c.dev(ctx, command.opts())),
   );
 
 program
   .command('delete')
   .description('delete everything this config deployed (by labels), including orphans of a crashed session')
   .action((_opts, command: Command) =>
-    runCommand(globals(command), async (ctx) => (await import('./commands/delete.js')).deleteDeployed(ctx)),
+    runCommand(globals(command), (ctx, c) => c.deleteDeployed(ctx)),
   );
 
 

@@ -67,6 +67,12 @@ const ociSchema: Schema = {
     ports: field(list(port), 'exposed ports', { default: [] }),
     labels: field(stringMap, 'image labels', { default: {} }),
     platform: field(str({ check: (p) => (p === '' ? undefined : checkPlatform(p)) }), 'os/arch[/variant]; empty: the target platforms (build.platform, else the nodes\'), one image each', { default: '' }),
+    compression: field(
+      str({ enum: ['auto', 'gzip', 'none'] }),
+      'layer compression; auto: none for a loopback registry or an unpushed image, gzip otherwise',
+      { default: 'auto' },
+    ),
+    gzipLevel: field({ type: 'integer', min: 1, max: 9 }, 'gzip level when layers are gzip\'d (1 fastest, 9 smallest)', { default: 6 }),
   },
 };
 

@@ -42,6 +42,10 @@ export interface OciBuildConfig {
   labels: Record<string, string>;
   /** os/arch[/variant]; empty: the build's target platforms (one image each, an index when several). */
   platform: string;
+  /** Layer compression; auto: none for a loopback registry or an unpushed image, gzip otherwise. */
+  compression: 'auto' | 'gzip' | 'none';
+  /** gzip level (1–9) when layers are gzip'd. */
+  gzipLevel: number;
 }
 
 /** A user script that builds the image (as Skaffold's custom builder): it pushes it, or leaves an OCI layout / `docker save` tarball. */

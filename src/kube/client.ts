@@ -7,6 +7,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { DevloopConfig } from '../config/types.js';
 import { DevloopError } from '../errors.js';
 
@@ -68,6 +69,7 @@ async function loadKubeConfig(context?: string): Promise<{ kc: k8s.KubeConfig; l
   if (!kubeconfigSourceExists()) throw missingKubeconfig();
   const lib = await kubernetesLibrary();
   const kc = new lib.KubeConfig();
+  reuseAgents(kc);
   try {
     kc.loadFromDefault();
   } catch (error) {
@@ -86,6 +88,35 @@ async function loadKubeConfig(context?: string): Promise<{ kc: k8s.KubeConfig; l
     kc.setCurrentContext(context);
   }
   return { kc, lib };
+}
+
+type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => unknown;
+
+/**
+ * client-node 1.x makes a new https.Agent for every request, so every API call (each watch, each status
+ * read, each apply) opened a new TLS connection and parsed the CA again: in `devloop dev` that was about
+ * a third of devloop's own CPU per iteration, taken from the compiler and docker beside it. One kept-alive
+ * agent per distinct set of TLS options (CA, client certificate and key, server name, verification, proxy)
+ * serves them all; a rotated client certificate gives new options, hence a new agent. WebSocket streams
+ * (exec, port-forward) get the same agent: an upgraded connection leaves its pool.
+ */
+function reuseAgents(kc: k8s.KubeConfig): void {
+  const target = kc as unknown as { createAgent: AgentFactory };
+  const create = target.createAgent.bind(kc);
+  const agents = new Map<string, unknown>();
+  target.createAgent = (cluster, options) => {
+    const { server, proxyUrl } = (cluster ?? {}) as { server?: string; proxyUrl?: string };
+    const key = JSON.stringify([server, proxyUrl, options]); // Buffers (CA, cert, key) serialise by content
+    let agent = agents.get(key);
+    if (!agent) {
+      // Also one TLS context (direct https only): every new connection (each port-forward stream is one) otherwise parses the CA and key again.
+      const direct = !proxyUrl && Boolean(server?.startsWith('https:'));
+      const secureContext = direct && (options.ca || options.cert || options.pfx) ? createSecureContext(options as SecureContextOptions) : undefined;
+      agent = create(cluster, { ...options, keepAlive: true, ...(secureContext ? { secureContext } : {}) });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
 }
 
 /** Name of the kubeconfig's current context, or "" when there is none (no heavy import for this). */

@@ -1,5 +1,5 @@
 /**
- * OCI distribution client over Node's fetch: ping, manifests, blobs (HEAD, mount, monolithic and
+ * OCI distribution client over node:http (http.ts): ping, manifests, blobs (HEAD, mount, monolithic and
  * chunked upload), with anonymous, Basic and Bearer-token auth. One client per repository.
  * Secrets (passwords, tokens) never leave this module except in Authorization headers.
  */
@@ -10,6 +10,7 @@ import { parseChallenge, type AuthChallenge } from './challenge.js';
 import { lookupCredential, type CredentialLookup } from './credentials.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { parseImageReference, registryBaseUrl } from './reference.js';
+import { HttpNetworkError, send, type HttpResponse } from './http.js';
 
 export interface RegistryClientOptions {
   /** Environment for DOCKER_CONFIG / HOME lookups (tests pass their own). */
@@ -274,13 +275,13 @@ export class RegistryClient {
     this.checkDigestHeader(response, digest, what);
   }
 
-  private uploadLocation(response: Response, what: string): string {
+  private uploadLocation(response: HttpResponse, what: string): string {
     const location = response.headers.get('location');
     if (!location) throw new DevloopError('REGISTRY_PROTOCOL', `registry ${this.registry} sent no upload Location for ${what}`);
     return new URL(location, this.baseUrl).toString();
   }
 
-  private checkDigestHeader(response: Response, expected: string, what: string): void {
+  private checkDigestHeader(response: HttpResponse, expected: string, what: string): void {
     const reported = response.headers.get('docker-content-digest');
     if (reported && reported !== expected) throw digestMismatch(this.registry, what, expected, reported);
   }
@@ -288,7 +289,7 @@ export class RegistryClient {
   // --- transport ---
 
   /** One HTTP exchange, authenticating and repeating it once when the registry answers 401. */
-  private async request(pathOrUrl: string, init: RequestInit): Promise<Response> {
+  private async request(pathOrUrl: string, init: RequestInit): Promise<HttpResponse> {
     const url = pathOrUrl.startsWith('/') ? `${this.baseUrl}${pathOrUrl}` : pathOrUrl;
     let response = await this.send(url, init, this.authorization);
     if (response.status === 401) {
@@ -313,14 +314,14 @@ export class RegistryClient {
     return response;
   }
 
-  private async send(url: string, init: RequestInit, authorization: string | undefined): Promise<Response> {
+  private async send(url: string, init: RequestInit, authorization: string | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = { ...init.headers };
     if (authorization) headers.authorization = authorization;
     const timeoutMs = init.timeoutMs ?? this.options.requestTimeoutMs;
     const signals = [AbortSignal.timeout(timeoutMs)];
     if (this.options.signal) signals.push(this.options.signal);
     try {
-      return await fetch(url, { method: init.method, headers, body: init.body, signal: AbortSignal.any(signals), redirect: 'follow' });
+      return await send(url, { method: init.method, headers, body: init.body, signal: AbortSignal.any(signals) });
     } catch (error) {
       if (this.options.signal?.aborted) throw this.options.signal.reason ?? error;
       if (error instanceof DOMException && error.name === 'TimeoutError') {
@@ -328,7 +329,7 @@ export class RegistryClient {
           hint: 'check that the registry is up and reachable',
         });
       }
-      const reason = (error as { cause?: { code?: string; message?: string } }).cause;
+      const reason = error instanceof HttpNetworkError ? error : undefined;
       throw new DevloopError('REGISTRY_UNREACHABLE', `cannot reach registry ${this.registry} (${reason?.code ?? reason?.message ?? 'network error'}) on ${init.what}`, {
         hint: `check that ${this.baseUrl}/v2/ is up; plain HTTP is used only for loopback hosts and build.insecureRegistries`,
         cause: error,
@@ -342,7 +343,7 @@ export class RegistryClient {
   }
 
   /** Answers a 401 challenge: Basic with the stored credential, or a Bearer token from the realm. */
-  private async authenticate(response: Response, what: string): Promise<void> {
+  private async authenticate(response: HttpResponse, what: string): Promise<void> {
     const challenge = parseChallenge(response.headers.get('www-authenticate'));
     if (!challenge) throw await this.authRefused(401, what);
     const { credential } = await this.lookup();
@@ -408,7 +409,7 @@ export class RegistryClient {
     });
   }
 
-  private unexpected(response: Response, what: string): DevloopError {
+  private unexpected(response: HttpResponse, what: string): DevloopError {
     void response.body?.cancel().catch(() => undefined);
     return new DevloopError('REGISTRY_PROTOCOL', `registry ${this.registry} answered ${response.status} ${response.statusText} on ${what}`, {
       hint: 'the registry may not support this part of the OCI distribution API',
@@ -448,7 +449,7 @@ function digestMismatch(registry: string, what: string, expected: string, actual
 }
 
 /** The first error message of a distribution error body, if any (`{errors:[{code,message}]}`). */
-async function errorDetail(response: Response): Promise<string> {
+async function errorDetail(response: HttpResponse): Promise<string> {
   try {
     const body = (await response.json()) as { errors?: { code?: string; message?: string }[] };
     const first = body.errors?.[0];

@@ -7,8 +7,8 @@ export const BIN = join(ROOT, 'bin', 'devloop.js');
 
 /** CLI tests run against dist/ (`npm test` builds first); build once if it is missing. */
 export async function ensureBuilt(): Promise<void> {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
-    await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, reject: false });
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'main.js'))) {
+    await execa('npm', ['run', 'build'], { cwd: ROOT, reject: false });
   }
 }
 

@@ -73,6 +73,8 @@ describe('defaults', () => {
         ports: [],
         labels: {},
         platform: '',
+        compression: 'auto',
+        gzipLevel: 6,
       },
       sync: [],
       hooks: NO_ARTIFACT_HOOKS,

@@ -80,7 +80,7 @@ describe('listArtifactInputs', () => {
     const artifact: ArtifactConfig = {
       image: 'app',
       context: dir,
-      oci: { from: 'scratch', layers: [{ from: 'bin/app', to: '/app' }, { from: 'static', to: '/static' }], entrypoint: [], cmd: [], env: {}, workdir: '', user: '', ports: [], labels: {}, platform: 'linux/amd64' },
+      oci: { from: 'scratch', layers: [{ from: 'bin/app', to: '/app' }, { from: 'static', to: '/static' }], entrypoint: [], cmd: [], env: {}, workdir: '', user: '', ports: [], labels: {}, platform: 'linux/amd64', compression: 'auto', gzipLevel: 6 },
       sync: [],
     };
     expect(paths(await listArtifactInputs(artifact))).toEqual(['bin/app', 'static/a.css', 'static/b/c.js']);

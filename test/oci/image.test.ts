@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildImageConfig, buildManifest, canonicalBytes, parsePlatform, reproducibleEpoch, selectPlatform } from '../../src/build/oci/image.js';
+import { layerCompression } from '../../src/build/oci/index.js';
 import { DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_LAYER_GZIP, OCI_MANIFEST } from '../../src/registry/media-types.js';
 import { ociArtifact } from '../support/oci-fixtures.js';
 
@@ -48,6 +49,21 @@ describe('image config and manifest', () => {
     const cfg = { digest: `sha256:${'d'.repeat(64)}`, size: one.length };
     expect(buildManifest('oci', cfg, [], [layer])).toMatchObject({ mediaType: OCI_MANIFEST, layers: [{ mediaType: OCI_LAYER_GZIP }] });
     expect(buildManifest('docker', cfg, [], [layer])).toMatchObject({ mediaType: DOCKER_MANIFEST, layers: [{ mediaType: DOCKER_LAYER_GZIP }] });
+    // Uncompressed layers (oci.compression none) get each family's plain tar type.
+    const plain = { ...layer, compressed: false };
+    expect(buildManifest('oci', cfg, [], [plain])).toMatchObject({ layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar' }] });
+    expect(buildManifest('docker', cfg, [], [plain])).toMatchObject({ layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar' }] });
+  });
+
+  it('compression auto: plain tar for a loopback registry or an unpushed image, gzip at gzipLevel elsewhere', () => {
+    const auto = { compression: 'auto' as const, gzipLevel: 6 };
+    expect(layerCompression(auto, '127.0.0.1:5000/app', true)).toEqual({ kind: 'none' });
+    expect(layerCompression(auto, 'localhost:5001/team/app', true)).toEqual({ kind: 'none' });
+    expect(layerCompression(auto, 'registry.example.com/app', false)).toEqual({ kind: 'none' });
+    expect(layerCompression(auto, 'registry.example.com/app', true)).toEqual({ kind: 'gzip', level: 6 });
+    expect(layerCompression({ ...auto, gzipLevel: 1 }, 'app', true)).toEqual({ kind: 'gzip', level: 1 }); // Docker Hub
+    expect(layerCompression({ compression: 'gzip', gzipLevel: 9 }, '127.0.0.1:5000/app', true)).toEqual({ kind: 'gzip', level: 9 });
+    expect(layerCompression({ compression: 'none', gzipLevel: 6 }, 'registry.example.com/app', true)).toEqual({ kind: 'none' });
   });
 
   it('picks the platform from an index and names what is available otherwise', () => {

@@ -103,6 +103,37 @@ describe('writeLayer', () => {
     expect(layerInputsDigest(layer, await collectLayerFiles(ctx, layer), 1)).not.toBe(key);
   });
 
+  it('compression none: the blob is the plain tar (digest = diff_id), reproducible; the setting keys the cache', async () => {
+    const layer = { from: 'dist', to: '/app' };
+    const files = await collectLayerFiles(ctx, layer);
+    const gzipped = await writeLayer(join(temp.dir, 'store-gz'), files, 1);
+    const plain = await writeLayer(join(temp.dir, 'store-a'), files, 1, undefined, { kind: 'none' });
+    const again = await writeLayer(join(temp.dir, 'store-b'), files, 1, undefined, { kind: 'none' });
+    expect(plain).toMatchObject({ digest: plain.diffId, diffId: gzipped.diffId, compressed: false });
+    expect(gzipped.compressed).toBe(true);
+    expect(again.digest).toBe(plain.digest);
+    const tar = await readFile(plain.file);
+    expect(tar.length).toBe(plain.size);
+    expect(tar.equals(gunzipSync(await readFile(gzipped.file)))).toBe(true);
+    expect((await execa('tar', ['-tf', plain.file])).stdout.split('\n')).toContain('app/index.js');
+
+    const fast = await writeLayer(join(temp.dir, 'store-1'), files, 1, undefined, { kind: 'gzip', level: 1 });
+    expect(fast.diffId).toBe(gzipped.diffId);
+    expect(gunzipSync(await readFile(fast.file)).equals(tar)).toBe(true);
+
+    // One cache entry per setting: a gzip'd layer is never handed out for `none`, nor level 6 for level 1.
+    const keys = [
+      layerInputsDigest(layer, files, 1),
+      layerInputsDigest(layer, files, 1, { kind: 'gzip', level: 1 }),
+      layerInputsDigest(layer, files, 1, { kind: 'none' }),
+    ];
+    expect(new Set(keys).size).toBe(3);
+    const store = join(temp.dir, 'store-a');
+    await rememberLayer(store, keys[2]!, plain);
+    expect(await cachedLayer(store, keys[2]!)).toEqual(plain);
+    expect(await cachedLayer(store, keys[0]!)).toBeUndefined();
+  });
+
   it('stores long and non-ASCII names with PAX records that tar reads back', async () => {
     const deep = `${'segment-of-a-long-path/'.repeat(12)}file.txt`;
     const header = tarHeader({ path: deep, type: 'file', mode: 0o644, size: 0 }, 1);

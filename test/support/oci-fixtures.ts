@@ -12,7 +12,7 @@ export function ociArtifact(image: string, context: string, oci: Partial<OciBuil
     image,
     context,
     sync: [],
-    oci: { from: 'scratch', layers: [], entrypoint: [], cmd: [], env: {}, workdir: '', user: '', ports: [], labels: {}, platform: 'linux/amd64', ...oci },
+    oci: { from: 'scratch', layers: [], entrypoint: [], cmd: [], env: {}, workdir: '', user: '', ports: [], labels: {}, platform: 'linux/amd64', compression: 'auto', gzipLevel: 6, ...oci },
   };
 }
 

@@ -9,7 +9,7 @@ import type { RegistrySettings } from '../types.js';
 import { sha256Digest } from '../../registry/blob-source.js';
 import { resolveBase, type BaseImage } from './base.js';
 import { buildImageConfig, buildManifest, canonicalBytes, parsePlatform, reproducibleEpoch, type NewLayer } from './image.js';
-import { cachedLayer, layerInputsDigest, rememberLayer, writeLayer, type LayerBlob } from './layer.js';
+import { cachedLayer, DEFAULT_COMPRESSION, layerInputsDigest, rememberLayer, writeLayer, type LayerBlob, type LayerCompression } from './layer.js';
 import { collectLayerFiles } from './sources.js';
 import { writeCacheFile } from './cache-file.js';
 import { blobPath } from './layer.js';
@@ -34,6 +34,8 @@ export interface AssembleOptions {
   emit: Emit;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** How new layers are packed (default gzip at level 6); see layerCompression in index.ts. */
+  compression?: LayerCompression;
 }
 
 export function ociConfigOf(artifact: ArtifactConfig): OciBuildConfig {
@@ -58,10 +60,11 @@ export async function assembleImage(options: AssembleOptions): Promise<Assembled
   const layers: AssembledImage['layers'] = [];
   for (const [i, layer] of oci.layers.entries()) {
     const files = await collectLayerFiles(artifact.context, layer);
-    const key = layerInputsDigest(layer, files, epoch);
+    const compression = options.compression ?? DEFAULT_COMPRESSION;
+    const key = layerInputsDigest(layer, files, epoch, compression);
     const createdBy = `devloop layer ${layer.from} → ${layer.to}`;
     const hit = await cachedLayer(store, key);
-    const blob = hit ?? (await writeLayer(store, files, epoch, options.signal));
+    const blob = hit ?? (await writeLayer(store, files, epoch, options.signal, compression));
     if (!hit) await rememberLayer(store, key, blob);
     layers.push({ ...blob, createdBy, cached: Boolean(hit) });
     emit({

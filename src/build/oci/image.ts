@@ -6,9 +6,11 @@ import { DevloopError, ConfigError } from '../../errors.js';
 import type { OciBuildConfig } from '../../config/types.js';
 import {
   DOCKER_CONFIG,
+  DOCKER_LAYER,
   DOCKER_LAYER_GZIP,
   DOCKER_MANIFEST,
   OCI_CONFIG,
+  OCI_LAYER,
   OCI_LAYER_GZIP,
   OCI_MANIFEST,
   type Descriptor,
@@ -64,6 +66,8 @@ export interface NewLayer {
   size: number;
   /** History line, e.g. "devloop layer dist/** → /app". */
   createdBy: string;
+  /** False for a plain tar blob (`oci.compression: none`); default true (gzip). */
+  compressed?: boolean;
 }
 
 /** "linux/arm64/v8" → {os, architecture, variant}. */
@@ -164,14 +168,15 @@ export function buildManifest(
   baseLayers: readonly Descriptor[],
   layers: readonly NewLayer[],
 ): ManifestJson {
-  const layerType = family === 'oci' ? OCI_LAYER_GZIP : DOCKER_LAYER_GZIP;
+  const layerType = (l: NewLayer): string =>
+    l.compressed === false ? (family === 'oci' ? OCI_LAYER : DOCKER_LAYER) : family === 'oci' ? OCI_LAYER_GZIP : DOCKER_LAYER_GZIP;
   return {
     schemaVersion: 2,
     mediaType: family === 'oci' ? OCI_MANIFEST : DOCKER_MANIFEST,
     config: { mediaType: family === 'oci' ? OCI_CONFIG : DOCKER_CONFIG, digest: config.digest, size: config.size },
     layers: [
       ...baseLayers.map((d) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size, ...(d.annotations ? { annotations: d.annotations } : {}) })),
-      ...layers.map((l) => ({ mediaType: layerType, digest: l.digest, size: l.size })),
+      ...layers.map((l) => ({ mediaType: layerType(l), digest: l.digest, size: l.size })),
     ],
   };
 }

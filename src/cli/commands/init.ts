@@ -5,6 +5,7 @@
 import { readdir, readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import type { CommandContext } from '../context.js';
 import { DevloopError } from '../../errors.js';
 import { toDnsLabel } from '../../config/names.js';
@@ -12,8 +13,18 @@ import { toDnsLabel } from '../../config/names.js';
 const TEMPLATES = ['go', 'node'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
-/** templates/ next to src/ and dist/: two levels above this file's folder (…/cli/commands). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url));
+/**
+ * templates/ next to src/ and dist/: the nearest ancestor of this module's folder that has one. This module
+ * runs from src/cli/commands (tests), dist/cli/commands (tsc output) and dist/bundle (the bundled CLI).
+ */
+export const TEMPLATES_DIR = findTemplatesDir(dirname(fileURLToPath(import.meta.url)));
+
+function findTemplatesDir(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'templates', 'go'))) return join(dir, 'templates') + sep;
+    if (dirname(dir) === dir) return join(from, '..', '..', '..', 'templates') + sep; // reported when read
+  }
+}
 
 export interface TemplateFile {
   /** Path relative to the project folder, posix separators. */

@@ -107,6 +107,8 @@ export interface FakeKube {
   token: string;
   /** PEM of the server's self-signed certificate (also in the kubeconfig). */
   caCert: string;
+  /** TLS connections the server accepted so far. */
+  connections(): number;
   runtime: PodRuntime;
   objects: ObjectReader;
   /** Every request served, oldest first (clear it with `requests.length = 0`). */
@@ -180,6 +182,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     namespace,
     token,
     caCert: tls.cert,
+    connections: () => server.connectionsAccepted,
     runtime,
     objects,
     requests: server.requestLog,

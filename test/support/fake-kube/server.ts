@@ -95,6 +95,8 @@ export class ApiServer {
   private readonly injected: Injected[] = [];
   private readonly watches = new Set<OpenWatch>();
   private readonly sockets = new Set<Socket | Duplex>();
+  /** TLS connections accepted so far (a client that keeps connections alive opens few). */
+  connectionsAccepted = 0;
   private oldServer: boolean;
   private port = 0;
   private unavailable = false;
@@ -106,6 +108,7 @@ export class ApiServer {
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.server.on('secureConnection', (socket) => {
+      this.connectionsAccepted++;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });

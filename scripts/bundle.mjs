@@ -1,0 +1,44 @@
+// Bundles the CLI after `tsc` (run by `npm run build`). Node spends most of a short command's time
+// resolving and loading modules one file at a time, so bin/devloop.js runs three bundles instead:
+//   dist/bundle/main.js      the commander wiring (all `devloop --help` loads);
+//   dist/bundle/commands.js  every command and what it imports (yaml, chokidar, …), loaded once a command
+//                            runs; modules imported lazily stay lazy (esbuild evaluates them on first import);
+//   dist/vendor/execa.js     execa and its dependencies (a third of the commands' code), imported by
+//                            src/util/process.ts when the first child process starts: a no-op build has none;
+//   dist/vendor/kubernetes-client.js  @kubernetes/client-node with its dependencies, imported by
+//                            src/kube/client.ts only by commands that talk to a cluster.
+import { build } from 'esbuild';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+// Bundled CommonJS packages call require(); ESM output has none, so each bundle makes one.
+const banner = { js: "import{createRequire as __devloopRequire}from'node:module';const require=__devloopRequire(import.meta.url);" };
+// Source maps are read only with --verbose (bin/devloop.js), so stack traces name the source files.
+const common = { sourcemap: true, bundle: true, minify: !process.env.DEVLOOP_BUNDLE_NO_MINIFY, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', banner, absWorkingDir: root };
+
+/** Keeps `main.js`'s lazy import of the commands module pointing at the commands bundle. */
+const commandsBundle = {
+  name: 'devloop-commands-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/commands\/index\.js$/ }, () => ({ path: './commands.js', external: true }));
+  },
+};
+
+/** execa's lazy import in the commands bundle loads the separate execa bundle. */
+const execaBundle = {
+  name: 'devloop-execa-bundle',
+  setup(b) {
+    b.onResolve({ filter: /^execa$/ }, () => ({ path: '../vendor/execa.js', external: true }));
+  },
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: [join(dist, 'cli', 'main.js')], outfile: join(dist, 'bundle', 'main.js'), plugins: [commandsBundle] }),
+  // client-node is imported at run time from dist/vendor (see src/kube/client.ts), never bundled in here.
+  build({ ...common, entryPoints: [join(dist, 'cli', 'commands', 'index.js')], outfile: join(dist, 'bundle', 'commands.js'), external: ['@kubernetes/client-node'], plugins: [execaBundle] }),
+  build({ ...common, entryPoints: [join(root, 'node_modules', 'execa', 'index.js')], outfile: join(dist, 'vendor', 'execa.js') }),
+  // ws's optional native add-ons are absent: it falls back to JavaScript when their require() fails.
+  build({ ...common, entryPoints: [join(root, 'node_modules', '@kubernetes', 'client-node', 'dist', 'index.js')], outfile: join(dist, 'vendor', 'kubernetes-client.js'), external: ['bufferutil', 'utf-8-validate'] }),
+]);

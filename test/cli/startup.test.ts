@@ -1,0 +1,73 @@
+/**
+ * What each command loads (issue 11, start-up): the bundled CLI is three files, and each path loads only
+ * the ones it needs. A module loader hook records every file Node loads.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { removeTemps, tempTree } from '../support/tmp.js';
+import { BIN, ensureBuilt } from './helpers.js';
+
+let hooks: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  hooks = await tempTree('devloop-startup-hooks-', {
+    'hooks.mjs': `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) {
+  if (url.startsWith('file:')) appendFileSync(process.env.DEVLOOP_TEST_LOAD_LOG, url + '\\n');
+  return next(url, context);
+}
+`,
+    'register.mjs': `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`,
+  });
+}, 180_000);
+afterAll(removeTemps);
+
+/** Runs the CLI and returns the files it loaded, relative to the repository, in load order. */
+async function loadedFiles(args: string[], cwd: string): Promise<{ exitCode: number; stdout: string; stderr: string; files: string[] }> {
+  const log = join(cwd, `loaded-${Date.now()}.txt`);
+  await writeFile(log, '');
+  const result = await execa('node', ['--import', join(hooks, 'register.mjs'), BIN, ...args], {
+    cwd,
+    reject: false,
+    timeout: 60_000,
+    env: { DEVLOOP_TEST_LOAD_LOG: log, NO_COLOR: '1', KUBECONFIG: join(cwd, 'no-kubeconfig'), CI: undefined },
+  });
+  const root = new URL('../../', import.meta.url).href;
+  const files = (await readFile(log, 'utf8')).split('\n').filter(Boolean).map((url) => url.replace(root, ''));
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, files };
+}
+
+describe('start-up', () => {
+  test('--help loads the launcher and the commander bundle only', async () => {
+    const dir = await tempTree('devloop-startup-help-');
+    const { exitCode, files } = await loadedFiles(['--help'], dir);
+    expect(exitCode).toBe(0);
+    expect(files).toEqual(['bin/devloop.js', 'dist/bundle/main.js']);
+  });
+
+  test('a build that starts no process (layer unchanged) loads the commands bundle, but neither execa nor client-node', async () => {
+    const dir = await tempTree('devloop-startup-build-', {
+      'devloop.yaml': `apiVersion: devloop/v1
+kind: Config
+metadata: {name: startup}
+build:
+  push: false
+  artifacts:
+    - image: static
+      context: app
+      oci: {from: scratch, platform: linux/amd64, layers: [{from: www, to: /www}]}
+manifests: []
+`,
+      'app/www/index.html': 'hi\n',
+    });
+    const first = await loadedFiles(['build', '--skip-preflight', '-o', 'json'], dir);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const noop = await loadedFiles(['build', '--skip-preflight', '-o', 'json'], dir);
+    expect(noop.exitCode, noop.stderr).toBe(0);
+    expect(noop.stdout).toMatch(/layer 1\/1 www → \/www: unchanged/);
+    expect(noop.files).toEqual(['bin/devloop.js', 'dist/bundle/main.js', 'dist/bundle/commands.js']);
+  });
+});
