@@ -1,14 +1,14 @@
 // Shared by the real-cluster benches (bench/manual-flow.mjs, bench/rebuild.mjs, bench/live-update.mjs):
 // finding the cluster (or skipping with one line), a namespace per bench, the example project set up
 // for it, and HTTP on a fresh connection each time (a kept-alive one would stay on the old pod).
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { busyboxBaseImage, copyExampleProject, freePort, run } from './_support.mjs';
+import { busyboxBaseImage, cli, copyExampleProject, freePort, run } from './_support.mjs';
 
 const exec = promisify(execFile);
 
@@ -122,4 +122,85 @@ export async function removeImages(repo) {
   const { stdout } = await run('docker', ['images', '-q', '--filter', `reference=${repo}/*`], { timeout: 30_000 }).catch(() => ({ stdout: '' }));
   const ids = [...new Set(stdout.split('\n').filter(Boolean))];
   if (ids.length) await run('docker', ['rmi', '-f', ...ids], { timeout: 60_000 }).catch(() => undefined);
+}
+
+export function fmtMs(ms) {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
+}
+
+/** An iteration's stages as one line: "compile(hello) 0.6 s · build(hello) 40 ms · …". */
+export function breakdown(stages) {
+  return stages.map((s) => `${s.stage}${s.artifact ? `(${s.artifact})` : ''} ${fmtMs(s.durationMs)}`).join(' · ');
+}
+
+/** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** `devloop …` in the background with its JSON events collected; `stop()` sends SIGINT (cleanup) and waits. */
+export function startDev(cwd, args, env) {
+  const child = spawn(process.execPath, [cli, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events = [];
+  let rest = '';
+  let err = '';
+  const wakers = new Set();
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    rest += chunk;
+    const lines = rest.split('\n');
+    rest = lines.pop();
+    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line));
+    for (const wake of wakers) wake();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.once('exit', () => {
+    for (const wake of wakers) wake();
+  });
+  return {
+    events,
+    stderr: () => err.slice(-3000),
+    /** CPU time (user + system) the devloop process used so far, from /proc (NaN elsewhere). */
+    cpuMs() {
+      try {
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+      } catch {
+        return NaN;
+      }
+    },
+    waitFor(predicate, timeoutMs, from = 0) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = events.slice(from).find(predicate);
+          if (found) {
+            wakers.delete(check);
+            clearTimeout(timer);
+            resolve(found);
+          } else if (child.exitCode !== null) {
+            wakers.delete(check);
+            clearTimeout(timer);
+            reject(new Error(`devloop exited ${child.exitCode}: ${err.slice(-2000)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          wakers.delete(check);
+          reject(new Error(`timed out after ${timeoutMs} ms; last events: ${JSON.stringify(events.slice(-5))}`));
+        }, timeoutMs);
+        wakers.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }

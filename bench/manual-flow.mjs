@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, median, run, startWatchdog, timed } from './_support.mjs';
-import { benchNamespace, benchRegistry, clusterOrSkip, exampleProject, getFresh, kubectl, removeImages } from './_cluster.mjs';
+import { benchNamespace, benchRegistry, clusterOrSkip, exampleProject, fmtMs, getFresh, kubectl, removeImages } from './_cluster.mjs';
+
+export { fmtMs };
 
 export const MANUAL_STEPS = ['go build', 'docker build', 'docker push', 'edit YAML', 'kubectl apply', 'rollout status', 'port-forward + curl'];
 
@@ -129,9 +131,6 @@ async function portForwardUntil(kubeconfig, namespace, greeting) {
   throw new Error('kubectl port-forward never served the new version');
 }
 
-export function fmtMs(ms) {
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const iterations = Number(process.argv[process.argv.indexOf('--iterations') + 1]) || 3;

@@ -12,13 +12,11 @@
  * Needs kubectl, dockerd, go and the cluster of ../shared/k8s (else: skipped, one line). Bounded: a
  * watchdog; deletes its namespaces, temp folder and local images.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchEnv, cli, median, requireDist, startWatchdog, summarize } from './_support.mjs';
-import { benchNamespace, benchRegistry, clusterOrSkip, exampleProject, removeImages, untilServed } from './_cluster.mjs';
+import { benchEnv, median, requireDist, startWatchdog, summarize } from './_support.mjs';
+import { benchNamespace, benchRegistry, breakdown, clusterOrSkip, exampleProject, removeImages, startDev, untilServed } from './_cluster.mjs';
 import { describeManualRun, fmtMs, prepareManualFlow, summarizeManualFlow } from './manual-flow.mjs';
 
 const SAVES = Number(process.env.BENCH_SAVES ?? 3);
@@ -30,14 +28,6 @@ const SYNCS = Number(process.env.BENCH_SYNCS ?? 10);
  */
 const POLL_MS = 50;
 const SYNC_POLL_MS = 20;
-/** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 /** Which builds of the Go server to measure: the daemonless one (the example's files as an `oci` artifact) and the Dockerfile. */
 const BUILDERS = (process.env.BENCH_BUILDERS ?? 'oci,docker').split(',');
 
@@ -168,71 +158,4 @@ async function measureDev(builder, manual) {
   const s = summarize(syncs);
   console.log(`(b) synced static file → served: p50 ${fmtMs(s.median)}, p90 ${fmtMs(s.p90)}, min ${fmtMs(s.min)}, max ${fmtMs(s.max)} over ${SYNCS} saves (target p50 ≤ 250 ms: ${s.median <= 250 ? 'met' : 'NOT met'})`);
   return { median: median(served), served, manualRuns };
-}
-
-function breakdown(stages) {
-  return stages.map((s) => `${s.stage}${s.artifact ? `(${s.artifact})` : ''} ${fmtMs(s.durationMs)}`).join(' · ');
-}
-
-/** `devloop …` in the background with its JSON events collected; `stop()` sends SIGINT (cleanup) and waits. */
-function startDev(cwd, args, env) {
-  const child = spawn(process.execPath, [cli, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const events = [];
-  let rest = '';
-  let err = '';
-  const wakers = new Set();
-  child.stdout.setEncoding('utf8').on('data', (chunk) => {
-    rest += chunk;
-    const lines = rest.split('\n');
-    rest = lines.pop();
-    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line));
-    for (const wake of wakers) wake();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.once('exit', () => {
-    for (const wake of wakers) wake();
-  });
-  return {
-    events,
-    stderr: () => err.slice(-3000),
-    /** CPU time (user + system) the devloop process used so far, from /proc (NaN elsewhere). */
-    cpuMs() {
-      try {
-        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-      } catch {
-        return NaN;
-      }
-    },
-    waitFor(predicate, timeoutMs, from = 0) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = events.slice(from).find(predicate);
-          if (found) {
-            wakers.delete(check);
-            clearTimeout(timer);
-            resolve(found);
-          } else if (child.exitCode !== null) {
-            wakers.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`devloop exited ${child.exitCode}: ${err.slice(-2000)}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          wakers.delete(check);
-          reject(new Error(`timed out after ${timeoutMs} ms; last events: ${JSON.stringify(events.slice(-5))}`));
-        }, timeoutMs);
-        wakers.add(check);
-        check();
-      });
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }

@@ -99,6 +99,7 @@ const syncSchema: Schema = {
   fields: {
     src: field(str({ nonEmpty: true, check: checkInsideContext }), 'glob relative to the context (never outside it)', { required: true }),
     dest: field(str({ check: checkContainerDir }), 'absolute directory in the container (no `..`)', { required: true }),
+    restart: field({ type: 'boolean' }, 'devloop dev: restart the container\'s process after copying (live update; the files may be compile outputs)', { default: false }),
   },
 };
 

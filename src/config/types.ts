@@ -63,6 +63,8 @@ export interface SyncRule {
   src: string;
   /** Absolute directory in the container; paths relative to the glob's base are kept below it. */
   dest: string;
+  /** `devloop dev`: re-run the container's process after copying (live update). Absent in configs built by hand: false. */
+  restart?: boolean;
 }
 
 export interface HookConfig {

@@ -260,6 +260,10 @@ export type ErrorCode =
   | 'SYNC_NO_CONTAINERS'
   /** Copying or removing files in a container failed. */
   | 'SYNC_FAILED'
+  /** A live update's new process exited (its last log lines are shown); the next save restarts it. */
+  | 'RESTART_CRASHED'
+  /** A live update's new process did not listen on its ports in time. */
+  | 'RESTART_TIMEOUT'
   // Hooks
   /** A hook exited non-zero or could not start. */
   | 'HOOK_FAILED'

@@ -5,7 +5,7 @@
 import type { DevloopConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors/codes.js';
 
-export type StageName = 'compile' | 'build' | 'push' | 'render' | 'apply' | 'prune' | 'status' | 'sync' | 'delete' | 'hook';
+export type StageName = 'compile' | 'build' | 'push' | 'render' | 'apply' | 'prune' | 'status' | 'sync' | 'restart' | 'delete' | 'hook';
 
 export interface StageEvent {
   type: 'stage';

@@ -58,6 +58,12 @@ export interface Forward {
   /** Connections accepted / failed, and attempts replayed on another pod, since start (tests, bench). */
   stats(): { connections: number; failed: number; replayed: number };
   update(resolved: ResolvedResource): void;
+  /**
+   * Ends the client connections bridged to these pods (gracefully: the client opens a new one). A
+   * live update restarted their process: the kubelet closes such streams only about a second later,
+   * and a keep-alive client would send its next request into a connection that is already dead.
+   */
+  endConnections(pods: ReadonlySet<string>): void;
   close(): Promise<void>;
 }
 
@@ -75,6 +81,8 @@ export interface StartForwardOptions {
 export async function startForward(options: StartForwardOptions): Promise<Forward> {
   const { spec, emit, timeouts, resolved } = options;
   const sockets = new Set<Socket>();
+  /** The pod each connection is bridged to now. */
+  const bridged = new Map<Socket, string>();
   const closing = new AbortController();
   const stats = { connections: 0, failed: 0, replayed: 0 };
   const server = createServer({ noDelay: true });
@@ -169,6 +177,7 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
       };
       const unwatch = target.onPods(checkPod);
       checkPod();
+      bridged.set(socket, pod.pod);
       const result = await bridgeConnection(options.portForward, client.attach(), {
         namespace: resolved.namespace,
         pod: pod.pod,
@@ -226,7 +235,7 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
   let closed: Promise<void> | undefined;
   server.on('connection', (socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => (sockets.delete(socket), bridged.delete(socket)));
     handle(socket).catch((error: unknown) => {
       // A bug in one connection must not take the session down: fail that connection, say why.
       socket.destroy();
@@ -240,6 +249,9 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
     target: () => target.current()?.pod,
     stats: () => ({ ...stats }),
     update: (next) => target.update(next),
+    endConnections(pods) {
+      for (const [socket, pod] of bridged) if (pods.has(pod)) socket.end();
+    },
     close() {
       closed ??= (async () => {
         closing.abort();

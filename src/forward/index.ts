@@ -40,6 +40,8 @@ export interface ForwardSession {
   forwards(): ForwardInfo[];
   /** After a redeploy: follow changed selectors/ports and forward Services that are new. */
   refresh(): Promise<void>;
+  /** A live update restarted the process in these pods: end the connections bridged to them (see Forward.endConnections). */
+  endConnections(pods: readonly { namespace: string; pod: string }[]): void;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,9 @@ export async function startPortForwards(options: StartPortForwardsOptions): Prom
         }
       }
       if (options.forwardAllServices) await addServices();
+    },
+    endConnections(pods) {
+      for (const e of entries) e.forward.endConnections(new Set(pods.filter((p) => p.namespace === e.namespace).map((p) => p.pod)));
     },
     close() {
       closed = true;

@@ -5,6 +5,10 @@
  *
  * - reload:   devloop.yaml changed (everything else waits for the new config)
  * - sync:     every changed file of an artifact matches one of its `sync` rules
+ * - live update: a sync whose rule says `restart: true`, or a compile input of an artifact with such
+ *             a rule (compile, then copy its outputs the restart rules cover): copy, then restart the
+ *             process in the running containers; only for artifacts deployed with the supervisor
+ *             (`supervised`), else a rebuild
  * - rebuild:  any other input changed (only that artifact; compile only if a compile input changed)
  * - redeploy: a manifest changed (re-render + apply, no builds)
  * - hold:     the batch only holds files the previous iterations rewrote in a loop (`self-writes.ts`)
@@ -49,6 +53,13 @@ export interface PlanState {
   /** Absolute paths that changed while the previous iteration ran, and not since. */
   changedDuringLast: ReadonlySet<string>;
   selfWrites: SelfWriteState;
+  /**
+   * Artifacts whose running containers run under devloop's supervisor (dev wraps artifacts with a
+   * restart rule whose image has /bin/sh): only these can be live-updated (absent: none).
+   */
+  supervised?: ReadonlySet<string>;
+  /** Artifacts with a running container that lacks files synced since the build (restarted by the kubelet, a new pod). */
+  stale?: ReadonlySet<string>;
   /** Artifacts with a successful build (a later sync has an image to start from). */
   built: ReadonlySet<string>;
   /** The last deploy succeeded and its pods run: false before the first one, after a failed one, or when a sync found no container. */
@@ -81,7 +92,17 @@ export interface SyncRemove {
 }
 
 export type ArtifactAction =
-  | { kind: 'sync'; image: string; files: string[]; copy: SyncCopy[]; remove: SyncRemove[] }
+  | {
+      kind: 'sync';
+      image: string;
+      files: string[];
+      copy: SyncCopy[];
+      remove: SyncRemove[];
+      /** Live update: restart the process in the containers after copying. */
+      restart: boolean;
+      /** Run the compile step first, then copy the outputs its restart rules cover (they are added to `copy` by the runner). */
+      compile: boolean;
+    }
   | { kind: 'rebuild'; image: string; compile: boolean; files: string[] };
 
 export type SyncAction = Extract<ArtifactAction, { kind: 'sync' }>;
@@ -148,6 +169,9 @@ interface ArtifactChanges {
   compile: boolean;
   /** A change that only a rebuild can apply. */
   needsBuild: boolean;
+  /** The sync must restart the process / run the compile step first (live update). */
+  restart: boolean;
+  syncCompile: boolean;
   copy: SyncCopy[];
   remove: SyncRemove[];
 }
@@ -187,7 +211,7 @@ export function plan(input: PlanInput): Plan {
       matters();
       let entry = perArtifact.get(rules.image);
       if (!entry) {
-        entry = { rules, files: [], compile: false, needsBuild: false, copy: [], remove: [] };
+        entry = { rules, files: [], compile: false, needsBuild: false, restart: false, syncCompile: false, copy: [], remove: [] };
         perArtifact.set(rules.image, entry);
       }
       entry.files.push(rel);
@@ -197,19 +221,34 @@ export function plan(input: PlanInput): Plan {
       } else {
         entry.copy.push(...decision.copy);
         entry.remove.push(...decision.remove);
+        entry.restart ||= decision.restart;
+        entry.syncCompile ||= decision.compile;
+        // The compile step itself runs in the live update; a rebuild instead compiles too.
+        entry.compile ||= decision.compile;
       }
     }
   }
 
   const manifestsChanged = manifestFiles.length > 0;
   const { built, deployed } = input.state;
+  const supervised = input.state.supervised ?? new Set<string>();
   const actions: ArtifactAction[] = [];
   for (const entry of perArtifact.values()) {
     const files = entry.files.sort();
+    const image = entry.rules.image;
+    // A restart needs the supervisor in the running containers; without it, a rebuild gives the same result.
+    const liveUnavailable = entry.restart && !supervised.has(image);
     // A sync reaches only running containers: with none of this build running, build and deploy instead.
-    if (entry.needsBuild || !built.has(entry.rules.image) || !deployed) {
-      actions.push({ kind: 'rebuild', image: entry.rules.image, compile: entry.compile || (entry.rules.hasCompile && !built.has(entry.rules.image)), files });
-    } else actions.push({ kind: 'sync', image: entry.rules.image, files, copy: entry.copy, remove: entry.remove });
+    if (entry.needsBuild || liveUnavailable || !built.has(image) || !deployed) {
+      actions.push({ kind: 'rebuild', image, compile: entry.compile || (entry.rules.hasCompile && !built.has(image)), files });
+    } else actions.push({ kind: 'sync', image, files, copy: entry.copy, remove: entry.remove, restart: entry.restart, compile: entry.syncCompile });
+  }
+  // A container restarted by the kubelet (or a new pod) runs the image without what was synced since: copy it again.
+  if (deployed) {
+    for (const image of input.state.stale ?? []) {
+      if (perArtifact.has(image) || !built.has(image)) continue;
+      actions.push({ kind: 'sync', image, files: [], copy: [], remove: [], restart: supervised.has(image), compile: false });
+    }
   }
   const redeploy = manifestsChanged || (!deployed && perArtifact.size > 0);
   if (redeploy) {
@@ -257,7 +296,7 @@ function sortActions(actions: ArtifactAction[]): ArtifactAction[] {
 
 type Decision =
   | { kind: 'build'; compile: boolean; refreshRules?: boolean }
-  | { kind: 'sync'; copy: SyncCopy[]; remove: SyncRemove[]; refreshRules?: boolean };
+  | { kind: 'sync'; copy: SyncCopy[]; remove: SyncRemove[]; restart: boolean; compile: boolean; refreshRules?: boolean };
 
 function classifyChange(rules: ArtifactRules, meaning: InputChange, change: FileChange, state: PlanState, notes: string[]): Decision {
   if (meaning.definition) return { kind: 'build', compile: meaning.compile, refreshRules: meaning.definition === 'ignore' };
@@ -266,7 +305,19 @@ function classifyChange(rules: ArtifactRules, meaning: InputChange, change: File
     const sync = syncDecision(rules, meaning.rel, change, state, notes);
     if (sync) return sync;
   }
+  if (meaning.compile && change.kind !== 'deleteDir' && compilesLive(rules) && !state.noSync.has(rules.image)) {
+    // The compile's outputs reach the containers through the restart rules. A source the image
+    // also copies must reach them too: through a sync rule, or else by a rebuild.
+    if (!meaning.image) return { kind: 'sync', copy: [], remove: [], restart: true, compile: true };
+    const sync = syncDecision(rules, meaning.rel, change, state, notes);
+    if (sync?.kind === 'sync') return { ...sync, restart: true, compile: true };
+  }
   return { kind: 'build', compile: meaning.compile };
+}
+
+/** An artifact whose compile outputs are live-updated: it compiles and has a sync rule with `restart: true`. */
+export function compilesLive(rules: Pick<ArtifactRules, 'hasCompile' | 'sync'>): boolean {
+  return rules.hasCompile && rules.sync.some((s) => s.rule.restart === true);
 }
 
 function syncDecision(rules: ArtifactRules, rel: string, change: FileChange, state: PlanState, notes: string[]): Decision | undefined {
@@ -277,10 +328,11 @@ function syncDecision(rules: ArtifactRules, rel: string, change: FileChange, sta
     notes.push(`not syncing ${rules.image}: ${mapping.reason}; rebuilding instead`);
     return undefined;
   }
+  const restart = mapping.targets.some((t) => t.restart === true);
   if (change.kind === 'write') {
-    return { kind: 'sync', copy: mapping.targets.map((t) => ({ local: change.path, path: t.path, dest: t.dest })), remove: [] };
+    return { kind: 'sync', copy: mapping.targets.map((t) => ({ local: change.path, path: t.path, dest: t.dest })), remove: [], restart, compile: false };
   }
-  return { kind: 'sync', copy: [], remove: mapping.targets.map((t) => ({ path: t.path, dest: t.dest, dir: change.kind === 'deleteDir' })) };
+  return { kind: 'sync', copy: [], remove: mapping.targets.map((t) => ({ path: t.path, dest: t.dest, dir: change.kind === 'deleteDir' })), restart, compile: false };
 }
 
 /** The last change per path wins (an atomic save is delete + write: a write). */
@@ -314,8 +366,13 @@ function describe(result: Plan, manifestFiles: string[], compiles: Set<string>, 
   if (result.reload) return `reload config: ${result.changed.find((c) => c.endsWith('.yaml') || c.endsWith('.yml')) ?? 'devloop.yaml'} changed`;
   const parts: string[] = [];
   for (const action of result.actions) {
+    if (action.kind === 'sync' && action.files.length === 0) {
+      parts.push(`${action.restart ? 'live update' : 'sync'} ${action.image}: a container restarted without the files synced since the build`);
+      continue;
+    }
     const skip = action.kind === 'rebuild' && !action.compile && compiles.has(action.image) ? ' (compile skipped)' : '';
-    parts.push(`${action.kind} ${action.image}${skip}: ${listFiles(action.files, 'changed', built.has(action.image) ? undefined : 'no successful build yet')}`);
+    const kind = action.kind === 'sync' && action.restart ? `live update${action.compile ? ' (compile)' : ''}` : action.kind;
+    parts.push(`${kind} ${action.image}${skip}: ${listFiles(action.files, 'changed', built.has(action.image) ? undefined : 'no successful build yet')}`);
   }
   if (notDeployed && result.redeploy) parts.push('deploy: nothing deployed is known to run');
   else if (result.redeploy) parts.push(`redeploy: ${listFiles(manifestFiles)}`);

@@ -15,8 +15,10 @@ import { renderKustomizations } from './kustomize.js';
 import { rewriteImages } from './images.js';
 import { addLabels, devloopLabels } from './labels.js';
 import { parseManifests } from './parse.js';
+import { superviseContainers, type SupervisedImage } from './supervise.js';
 import type { ImageReplacement, KubeObject, ManifestObject } from './types.js';
 
+export type { SupervisedImage } from './supervise.js';
 export type { ImageReplacement, KubeObject, ManifestObject, ManifestSource } from './types.js';
 export { describeObject, describeSource } from './types.js';
 export { labelSelector, devloopLabels, CONFIG_LABEL, MANAGED_BY_LABEL, RUN_ID_LABEL } from './labels.js';
@@ -32,6 +34,8 @@ export interface RenderOptions {
   emit?: Emit;
   /** Stops kustomize / helm. */
   signal?: AbortSignal;
+  /** `devloop dev` only: images whose containers run under the live-update supervisor. */
+  supervise?: readonly SupervisedImage[];
 }
 
 export interface Rendered {
@@ -50,6 +54,7 @@ export async function renderManifests(options: RenderOptions): Promise<Rendered>
     imagePaths: loaded.config.render.imagePaths,
     runId: options.runId,
     namespace: options.namespace,
+    supervise: options.supervise,
   });
   for (const image of rendered.unusedImages) {
     options.emit?.({
@@ -94,6 +99,7 @@ export interface RenderSettings {
   imagePaths: readonly ImagePathRule[];
   runId?: string;
   namespace?: string;
+  supervise?: readonly SupervisedImage[];
 }
 
 /** Pure: copies of `parsed` with images replaced and labels added. */
@@ -106,6 +112,7 @@ export function renderObjects(parsed: readonly ManifestObject[], settings: Rende
     for (const image of settings.images) {
       if (rewriteImages(copy, [image], settings.imagePaths) > 0) used.add(image.image);
     }
+    if (settings.supervise?.length) superviseContainers(copy, settings.supervise);
     addLabels(copy, labels);
     return { object: copy, source };
   });

@@ -11,7 +11,12 @@ import { DevloopError, toDevloopError } from '../errors.js';
 import type { ForwardInfo } from '../forward/index.js';
 import type { HookRun, HookWhen } from '../hooks/index.js';
 import type { KubeClient } from '../kube/client.js';
-import type { SyncAction } from '../plan/index.js';
+import type { SyncAction, SyncCopy } from '../plan/index.js';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { SupervisedImage } from '../render/supervise.js';
+import type { CompiledSyncRule } from '../sync/map.js';
+import type { RunningContainer, SyncRequest } from '../sync/index.js';
+import type { ImageProcess } from '../sync/image-process.js';
 import { labelSelector } from '../render/labels.js';
 import { startWatcher, watchScope, type WatchOptions, type Watcher } from '../watch/index.js';
 import { processAlive, readSession, removeSession, writeSession } from './dev-session.js';
@@ -47,12 +52,16 @@ export interface SyncJob {
   action: SyncAction;
   /** Where this session's pods may run. */
   namespaces: string[];
+  /** What containers that lack earlier syncs get instead (everything synced since the build). */
+  catchUp?: SyncRequest['catchUp'];
 }
 
 export interface DevForwards {
   forwards(): ForwardInfo[];
   /** After a redeploy: follow changed Services, forward new ones. */
   refresh(): Promise<void>;
+  /** A live update restarted the process in these pods: end the client connections bridged to them. */
+  endConnections(pods: readonly { namespace: string; pod: string }[]): void;
   close(): Promise<void>;
 }
 
@@ -63,12 +72,20 @@ export interface DevStages {
   beginSession(ctx: StageContext): Promise<void>;
   /** Builds these artifacts (only these; compile per entry). */
   build(ctx: StageContext, builds: readonly PlannedBuild[]): Promise<BuildOutcome>;
-  /** Copies the action's files into the running containers. Throws `SYNC_UNAVAILABLE` (the containers cannot take a sync) or `SYNC_NO_CONTAINERS`. */
-  sync(ctx: StageContext, job: SyncJob): Promise<void>;
+  /** Copies the action's files into the running containers, which it returns. Throws `SYNC_UNAVAILABLE` (the containers cannot take a sync) or `SYNC_NO_CONTAINERS`. */
+  sync(ctx: StageContext, job: SyncJob): Promise<RunningContainer[]>;
+  /** Live update: runs the artifact's compile step; returns the files it wrote that `rules` with `restart: true` cover. */
+  liveCompile(ctx: StageContext, artifact: ArtifactConfig, rules: readonly CompiledSyncRule[]): Promise<SyncCopy[]>;
+  /** Live update: restarts the supervised process in these containers, waits until it listens again; `RESTART_CRASHED` with its log lines if it exits. */
+  restart(ctx: StageContext, image: string, targets: readonly RunningContainer[], options: { timeoutMs: number; ended?: (targets: readonly RunningContainer[]) => void }): Promise<void>;
+  /** What a built image runs and whether it has /bin/sh (read from its registry). */
+  imageProcess(ctx: StageContext, build: BuildResult): Promise<ImageProcess>;
+  /** Follows this session's pods; `listener` gets them after every change. */
+  watchPods(ctx: StageContext, listener: (pods: V1Pod[]) => void): Promise<{ close(): void }>;
   /** The artifact's sync hooks (none configured: nothing). */
   syncHooks(ctx: StageContext, job: SyncJob, when: HookWhen): Promise<void>;
-  /** Render with these builds, apply, prune, wait until healthy. */
-  deploy(ctx: StageContext, builds: readonly BuildResult[], statusCheckTimeoutMs?: number): Promise<DeployOutcome>;
+  /** Render with these builds (`supervise`: containers under the live-update supervisor), apply, prune, wait until healthy. */
+  deploy(ctx: StageContext, builds: readonly BuildResult[], statusCheckTimeoutMs?: number, supervise?: readonly SupervisedImage[]): Promise<DeployOutcome>;
   startForwards(ctx: StageContext, forwardAllServices: boolean): Promise<DevForwards>;
   startLogs(ctx: StageContext): Promise<{ close(): Promise<void> }>;
   /** Deletes what this session deployed; bounded, not tied to the (aborted) session signal; reports its own failure. */
@@ -103,18 +120,52 @@ export const realDevStages: DevStages = {
     }
   },
 
-  async sync(ctx, { artifact, build, action, namespaces }) {
+  async sync(ctx, { artifact, build, action, namespaces, catchUp }) {
     const { syncToPods } = await import('../sync/index.js');
     const { kube, signal, emit } = ctx;
-    await timedStage(emit, 'sync', action.image, async () => {
-      const outcome = await syncToPods({ kube, signal, build, context: artifact.context, namespaces, labelSelector: selectorOf(ctx), copy: action.copy, remove: action.remove });
+    return timedStage(emit, 'sync', action.image, async () => {
+      const outcome = await syncToPods({ kube, signal, build, context: artifact.context, namespaces, labelSelector: selectorOf(ctx), copy: action.copy, remove: action.remove, catchUp });
       if (outcome.containers.length === 0) {
         throw new DevloopError('SYNC_NO_CONTAINERS', `no running container of ${action.image} (this session, current image) to copy ${outcome.files} file(s) into`, {
           hint: 'the next save rebuilds and deploys it; press r to do that now',
         });
       }
-      emit({ type: 'progress', stage: 'sync', artifact: action.image, message: `${outcome.files} file(s) into ${outcome.containers.length} container(s)` });
+      const lacking = catchUp ? outcome.targets.filter((t) => !catchUp.current(t)).length : 0;
+      const since = catchUp ? catchUp.copy.length + catchUp.remove.length : 0;
+      const caughtUp = lacking > 0 && since > outcome.files ? `; all ${since} synced since the build into ${lacking} container(s) that lacked them` : '';
+      emit({ type: 'progress', stage: 'sync', artifact: action.image, message: `${outcome.files} file(s) into ${outcome.containers.length} container(s)${caughtUp}` });
+      return outcome.targets;
     });
+  },
+
+  async liveCompile(ctx, artifact, rules) {
+    const { runCompile } = await import('../compile/index.js');
+    const { compiledOutputs } = await import('../sync/outputs.js');
+    const started = Date.now();
+    await timedStage(ctx.emit, 'compile', artifact.image, () => runCompile({ artifact, emit: ctx.emit, signal: ctx.signal }));
+    return compiledOutputs(artifact.context, rules, started);
+  },
+
+  async restart(ctx, image, targets, options) {
+    const { restartProcesses } = await import('./live-update.js');
+    await timedStage(ctx.emit, 'restart', image, () => restartProcesses(ctx.kube, image, targets, { emit: ctx.emit, signal: ctx.signal, ...options }));
+  },
+
+  async imageProcess(ctx, build) {
+    const { inspectImageProcess } = await import('../sync/image-process.js');
+    try {
+      return await inspectImageProcess(build, { insecureRegistries: ctx.loaded.config.build.insecureRegistries }, ctx.loaded.dir, ctx.signal);
+    } catch (error) {
+      ctx.signal.throwIfAborted();
+      return { ok: false, reason: `its config could not be read from the registry (${toDevloopError(error).message})` };
+    }
+  },
+
+  async watchPods(ctx, listener) {
+    const { watchPods } = await import('../forward/pod-watch.js');
+    const watch = watchPods(ctx.kube, { namespace: ctx.kube.namespace, labelSelector: selectorOf(ctx) });
+    watch.onChange(() => listener(watch.pods().map((p) => p.pod)));
+    return watch;
   },
 
   async syncHooks(ctx, job, when) {
@@ -124,9 +175,9 @@ export const realDevStages: DevStages = {
     await runHooks(hooks, syncHookRun(ctx, job, when));
   },
 
-  async deploy(ctx, builds, statusCheckTimeoutMs) {
+  async deploy(ctx, builds, statusCheckTimeoutMs, supervise) {
     const { deployBuilt } = await import('./pipeline.js');
-    return deployBuilt({ ...ctx, statusCheckTimeoutMs }, builds);
+    return deployBuilt({ ...ctx, statusCheckTimeoutMs, supervise }, builds);
   },
 
   async startForwards(ctx, forwardAllServices) {

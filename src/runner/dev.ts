@@ -15,6 +15,7 @@ import { listenForKeys, type KeyCommand } from './dev-keys.js';
 import { realDevStages, type DevForwards, type DevStages } from './dev-stages.js';
 import { iteration, namespacesOf, rulesFor, stageContext, type Loop, type LoopState } from './iteration.js';
 import { WriteObserver } from './write-observer.js';
+import { LiveUpdates } from './live-update.js';
 
 export interface DevOptions {
   trigger: TriggerMode;
@@ -58,6 +59,7 @@ export async function runDev(ctx: DevContext, options: DevOptions, stages: DevSt
     writes: new WriteObserver(),
     selfWrites: noSelfWrites,
     held: [],
+    live: new LiveUpdates(),
   };
 
   let watcher: Watcher | undefined;
@@ -83,6 +85,7 @@ export async function runDev(ctx: DevContext, options: DevOptions, stages: DevSt
       if (!forwards) forwards = await stages.startForwards(stageContext(loop), options.portForward);
       else await forwards.refresh();
     },
+    restarted: (targets) => forwards?.endConnections(targets),
   };
 
   await stages.beginSession(stageContext(loop));
@@ -105,6 +108,12 @@ export async function runDev(ctx: DevContext, options: DevOptions, stages: DevSt
       onPending: (count) => emit({ type: 'pending', count }),
       onError: (error) => emit({ type: 'notice', level: 'warn', message: `watcher: ${error.message}` }),
     });
+
+  // A container the kubelet restarted (or a new pod) lacks what was synced since the build: an
+  // iteration copies it in again (the planner sees the artifact as stale).
+  const pods = await stages.watchPods(stageContext(loop), (list) => {
+    if (state.live.notice(list, state.builds)) void run([], false);
+  });
 
   let stopKeys: (() => void) | undefined;
   try {
@@ -132,6 +141,7 @@ export async function runDev(ctx: DevContext, options: DevOptions, stages: DevSt
   } finally {
     stopKeys?.();
     await watcher?.close();
+    pods.close();
     await Promise.all([forwards?.close(), logs.close()]).catch(() => undefined);
     if (options.cleanup) await stages.cleanup(stageContext(loop), namespacesOf(state));
     else emit({ type: 'notice', level: 'info', message: `left this session's objects deployed (--cleanup=false); \`devloop delete\` removes them` });

@@ -25,9 +25,11 @@ import {
 } from '../plan/index.js';
 import { artifactRules, manifestMatcher } from '../plan/rules.js';
 import type { DevContext } from './dev.js';
-import type { DevStages, StageContext } from './dev-stages.js';
+import type { DevStages, StageContext, SyncJob } from './dev-stages.js';
 import type { DeployOutcome } from './pipeline.js';
 import type { WriteObserver } from './write-observer.js';
+import type { LiveUpdates } from './live-update.js';
+import type { RunningContainer } from '../sync/index.js';
 
 export interface LoopState {
   loaded: LoadedConfig;
@@ -53,6 +55,8 @@ export interface LoopState {
   selfWrites: SelfWriteState;
   /** Changes the last plan held back (a self-write loop); they join the next batch. */
   held: FileChange[];
+  /** Live update: supervised artifacts, what was synced since each build, which containers hold it. */
+  live: LiveUpdates;
 }
 
 /** What an iteration works with: the session's state, its stages, and the loop's own hooks. */
@@ -66,6 +70,8 @@ export interface Loop {
   rescope(): Promise<void>;
   /** After each successful deploy: start or refresh the forwards. */
   afterDeploy(): Promise<void>;
+  /** A live update restarts the process in these containers: the forwards end their connections to them. */
+  restarted?(targets: readonly RunningContainer[]): void;
 }
 
 export function rulesFor(loaded: LoadedConfig): Pick<LoopState, 'rules' | 'isManifest' | 'manifestFolders'> {
@@ -125,7 +131,9 @@ export async function iteration(loop: Loop, changes: FileChange[], forced: boole
     const failure = reportFailure(emit, error);
     state.lastStatus = `iteration ${n} failed: ${failure.message}`;
     emit({ type: 'iteration', n, status: 'error', durationMs: Math.round(performance.now() - started), reason: failure.message, stages });
-    emit({ type: 'notice', level: 'info', message: 'the previous version keeps running; save again to retry' });
+    // A live-updated process that exited left no previous version running, only its container.
+    const crashed = failure.code === 'RESTART_CRASHED';
+    emit({ type: 'notice', level: 'info', message: crashed ? 'the containers keep running and wait for the next save' : 'the previous version keeps running; save again to retry' });
   } finally {
     state.writes.endIteration();
   }
@@ -143,6 +151,8 @@ function planState(state: LoopState): PlanState {
     selfWrites: state.selfWrites,
     built: new Set(state.builds.keys()),
     deployed: state.running,
+    supervised: state.live.supervised,
+    stale: state.live.stale,
   };
 }
 
@@ -164,12 +174,17 @@ async function execute(loop: Loop, decided: Plan): Promise<void> {
     for (const result of outcome.results) {
       state.builds.set(result.image, result);
       state.syncedSinceBuild.delete(result.image);
+      state.live.built(result.image);
     }
     if (outcome.failure !== undefined) throw outcome.failure;
   }
   if (rest.deploy) {
     state.running = false; // until this deploy is healthy
-    state.deployed = await stages.deploy(ctx, [...state.builds.values()], loop.statusCheckTimeoutMs);
+    const built = [...state.builds.values()];
+    // Artifacts with a restart rule run under the supervisor (dev only), when their image can.
+    const supervise = await state.live.supervision(state.loaded, built, ctx.emit, (build) => stages.imageProcess(ctx, build));
+    state.deployed = await stages.deploy(ctx, built, loop.statusCheckTimeoutMs, supervise);
+    state.live.deployed(state.loaded, built, supervise);
     signal.throwIfAborted();
     await loop.afterDeploy();
     state.running = true;
@@ -183,10 +198,19 @@ async function sync(loop: Loop, ctx: StageContext, action: SyncAction): Promise<
   const artifact = state.loaded.config.build.artifacts.find((a) => a.image === action.image);
   // The planner syncs only built and deployed artifacts of the current config.
   if (!build || !artifact) throw new DevloopError('INTERNAL', `planned a sync for ${action.image}, which has no build`);
-  const job = { artifact, build, builds: [...state.builds.values()], action, namespaces: namespacesOf(state) };
+  let job: SyncJob = { artifact, build, builds: [...state.builds.values()], action, namespaces: namespacesOf(state) };
+  let targets: RunningContainer[];
   try {
+    if (action.compile) {
+      // Live update of compiled code: compile, then copy what it wrote that the restart rules cover.
+      state.writes.startWriters();
+      const outputs = await stages.liveCompile(ctx, artifact, state.rules.find((r) => r.image === action.image)?.sync ?? []);
+      job = { ...job, action: { ...action, copy: [...action.copy, ...outputs] } };
+    }
+    // Containers that lack earlier syncs (restarted, new pods) get everything since the build.
+    job = { ...job, catchUp: state.live.catchUp(action.image, job.action.copy, job.action.remove) };
     await stages.syncHooks(ctx, job, 'before');
-    await stages.sync(ctx, job);
+    targets = await stages.sync(ctx, job);
   } catch (error) {
     const failure = toDevloopError(error);
     if (failure.code === 'SYNC_NO_CONTAINERS') state.running = false; // the next plan builds and deploys instead
@@ -196,6 +220,14 @@ async function sync(loop: Loop, ctx: StageContext, action: SyncAction): Promise<
     return false;
   }
   state.syncedSinceBuild.add(action.image);
+  const { copy, remove } = job.action;
+  // Restart where something was copied: every container, or the ones that lacked earlier syncs.
+  const current = job.catchUp!.current;
+  const changed = copy.length + remove.length > 0 ? targets : targets.filter((t) => !current(t));
+  state.live.synced(action.image, copy, remove, targets);
+  if (action.restart && changed.length > 0) {
+    await stages.restart(ctx, action.image, changed, { timeoutMs: loop.statusCheckTimeoutMs ?? state.loaded.config.deploy.statusCheck.timeout, ended: loop.restarted });
+  }
   await stages.syncHooks(ctx, job, 'after');
   return true;
 }
@@ -215,6 +247,7 @@ async function reload(loop: Loop): Promise<void> {
   const images = new Set(next.config.build.artifacts.map((a) => a.image));
   for (const image of state.builds.keys()) if (!images.has(image)) state.builds.delete(image);
   state.noSync.clear();
+  state.live.reset();
   state.selfWrites = noSelfWrites;
   state.rescope = true;
   ctx.emit({ type: 'notice', level: 'info', message: 'config reloaded' });

@@ -10,6 +10,7 @@ import { timedStage, type Emit } from '../events/bus.js';
 import type { KubeClient } from '../kube/client.js';
 import { renderManifests } from '../render/index.js';
 import type { ImageReplacement } from '../render/types.js';
+import type { SupervisedImage } from '../render/supervise.js';
 import { createDeployApi, refOf, type DeployApi, type ObjectRef } from '../deploy/api.js';
 import { applyObjects, type AppliedObject } from '../deploy/apply.js';
 import { pruneObjects } from '../deploy/prune.js';
@@ -28,6 +29,8 @@ export interface PipelineContext {
   runId?: string;
   /** Overrides deploy.statusCheck.timeout. */
   statusCheckTimeoutMs?: number;
+  /** `devloop dev`: images whose containers run under the live-update supervisor. */
+  supervise?: readonly SupervisedImage[];
 }
 
 export interface DeployOutcome {
@@ -58,7 +61,7 @@ export async function deployBuilt(ctx: PipelineContext, builds: readonly BuildRe
   let applied: AppliedObject[] = [];
   if (runHooks && hooks!.before.length) await runHooks(hooks!.before, deployHookRun(ctx, builds, 'before', () => applied));
 
-  const rendered = await timedStage(emit, 'render', undefined, () => renderManifests({ loaded, images, runId, namespace: kube.namespace, emit, signal }));
+  const rendered = await timedStage(emit, 'render', undefined, () => renderManifests({ loaded, images, runId, namespace: kube.namespace, emit, signal, supervise: ctx.supervise }));
   signal.throwIfAborted();
 
   const target = { configName, kubeContext: kube.contextName, namespace: kube.namespace };

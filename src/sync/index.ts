@@ -35,36 +35,54 @@ export interface SyncRequest {
   labelSelector: string;
   copy: SyncCopy[];
   remove: SyncRemove[];
+  /**
+   * Containers that may lack earlier syncs since the build (`current` says no: restarted by the
+   * kubelet, a new pod) get these instead of `copy`/`remove`: everything synced since the build.
+   */
+  catchUp?: { copy: SyncCopy[]; remove: SyncRemove[]; current: (target: RunningContainer) => boolean };
 }
 
 export interface SyncOutcome {
   /** "namespace/pod container" of every container synced. */
   containers: string[];
+  /** Those containers. */
+  targets: RunningContainer[];
   files: number;
 }
 
-export async function syncToPods(request: SyncRequest): Promise<SyncOutcome> {
-  await checkSyncSources(request.context, request.copy);
-  const targets = await findTargets(request);
-  await Promise.all(targets.map((target) => syncContainer(request, target)));
-  return { containers: targets.map((t) => `${t.namespace}/${t.pod} ${t.container}`), files: request.copy.length + request.remove.length };
+/** A container to sync into, with what tells a restarted one apart and the ports it serves. */
+export interface RunningContainer extends ExecTarget {
+  /** The runtime's container id: a new one after a kubelet restart, and in a new pod. */
+  containerId: string;
+  /** Its declared TCP container ports. */
+  ports: number[];
 }
 
-function findTargets(request: SyncRequest): Promise<ExecTarget[]> {
+export async function syncToPods(request: SyncRequest): Promise<SyncOutcome> {
+  await checkSyncSources(request.context, [...request.copy, ...(request.catchUp?.copy ?? [])]);
+  const targets = await findTargets(request);
+  const { catchUp } = request;
+  await Promise.all(targets.map((target) => syncContainer(request, target, catchUp && !catchUp.current(target) ? catchUp : request)));
+  return { containers: targets.map((t) => `${t.namespace}/${t.pod} ${t.container}`), targets, files: request.copy.length + request.remove.length };
+}
+
+function findTargets(request: SyncRequest): Promise<RunningContainer[]> {
   return runningContainers(request.kube, request.namespaces, request.labelSelector, (image) => sameImage(image, request.build));
 }
 
 /** Running containers (of live, Running pods matching `labelSelector`) whose image `matches`; sync and container hooks use them. */
-export async function runningContainers(kube: KubeClient, namespaces: string[], labelSelector: string, matches: (image: string) => boolean): Promise<ExecTarget[]> {
-  const targets: ExecTarget[] = [];
+export async function runningContainers(kube: KubeClient, namespaces: string[], labelSelector: string, matches: (image: string) => boolean): Promise<RunningContainer[]> {
+  const targets: RunningContainer[] = [];
   for (const namespace of [...new Set(namespaces)]) {
     const pods = await kube.core.listNamespacedPod({ namespace, labelSelector });
     for (const pod of pods.items) {
       if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Running') continue;
-      const running = new Set((pod.status?.containerStatuses ?? []).filter((s) => s.state?.running).map((s) => s.name));
+      const running = new Map((pod.status?.containerStatuses ?? []).filter((s) => s.state?.running).map((s) => [s.name, s.containerID ?? `${pod.metadata?.uid}/${s.name}/${s.restartCount}`]));
       for (const container of pod.spec?.containers ?? []) {
-        if (!running.has(container.name) || !container.image || !matches(container.image)) continue;
-        targets.push({ namespace, pod: pod.metadata!.name!, container: container.name });
+        const containerId = running.get(container.name);
+        if (!containerId || !container.image || !matches(container.image)) continue;
+        const ports = (container.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === 'TCP').map((p) => p.containerPort);
+        targets.push({ namespace, pod: pod.metadata!.name!, container: container.name, containerId, ports });
       }
     }
   }
@@ -88,10 +106,10 @@ export async function checkSyncSources(context: string, copies: readonly Pick<Sy
   }
 }
 
-async function syncContainer(request: SyncRequest, target: ExecTarget): Promise<void> {
+async function syncContainer(request: SyncRequest, target: ExecTarget, ops: Pick<SyncRequest, 'copy' | 'remove'>): Promise<void> {
   const { kube, signal, build } = request;
   const byDest = new Map<string, SyncCopy[]>();
-  for (const copy of request.copy) {
+  for (const copy of ops.copy) {
     if (!isInside(copy.dest, copy.path)) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to sync ${copy.path}: outside ${copy.dest}`);
     byDest.set(copy.dest, [...(byDest.get(copy.dest) ?? []), copy]);
   }
@@ -107,11 +125,11 @@ async function syncContainer(request: SyncRequest, target: ExecTarget): Promise<
     }
     check(build.image, target, result);
   }
-  for (const removal of request.remove) {
+  for (const removal of ops.remove) {
     if (!isInside(removal.dest, removal.path)) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to remove ${removal.path}: outside ${removal.dest}`);
   }
   // -r for every path: a deletion reported as a file may have been a folder; every path is inside dest.
-  const paths = request.remove.map((r) => r.path);
+  const paths = ops.remove.map((r) => r.path);
   if (paths.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-rf', '--', ...paths], { signal }));
 }
 

@@ -18,9 +18,16 @@ export interface CompiledSyncRule {
 export type SyncMapping =
   | { kind: 'none' }
   /** Container paths the file goes to (one per matching rule). */
-  | { kind: 'targets'; targets: { dest: string; path: string }[] }
+  | { kind: 'targets'; targets: SyncTarget[] }
   /** A rule matched but its destination is unusable (relative dest, escape): rebuild instead. */
   | { kind: 'refused'; reason: string };
+
+export interface SyncTarget {
+  dest: string;
+  path: string;
+  /** Set when the rule says the process must be restarted after the copy (live update). */
+  restart?: true;
+}
 
 export function compileSyncRules(rules: SyncRule[]): CompiledSyncRule[] {
   return rules.map((rule) => {
@@ -39,7 +46,7 @@ export function compileSyncRules(rules: SyncRule[]): CompiledSyncRule[] {
  * syncable when the rule would match files below it (then `rm -rf` of the mapped folder).
  */
 export function mapSyncPath(rules: CompiledSyncRule[], relPath: string, isDir = false): SyncMapping {
-  const targets: { dest: string; path: string }[] = [];
+  const targets: SyncTarget[] = [];
   for (const compiled of rules) {
     const probe = isDir ? `${relPath}/x` : relPath;
     if (!compiled.match(probe)) continue;
@@ -56,7 +63,7 @@ export function mapSyncPath(rules: CompiledSyncRule[], relPath: string, isDir = 
     if (!isInside(stripSlash(dest), target) || below.split('/').includes('..')) {
       return { kind: 'refused', reason: `"${relPath}" would land outside "${dest}"` };
     }
-    targets.push({ dest: stripSlash(dest) || '/', path: target });
+    targets.push({ dest: stripSlash(dest) || '/', path: target, ...(compiled.rule.restart ? { restart: true as const } : {}) });
   }
   return targets.length === 0 ? { kind: 'none' } : { kind: 'targets', targets };
 }

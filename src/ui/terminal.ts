@@ -33,7 +33,7 @@ export interface TerminalOptions {
   timer?: boolean;
 }
 
-const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];
+const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'restart', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];
 /** Stages whose progress is a running account (layers, bytes) that their end line sums up. */
 const SUMMED: ReadonlySet<StageName> = new Set(['build', 'push']);
 const SPINNER = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';

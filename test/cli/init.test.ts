@@ -57,8 +57,21 @@ describe('devloop init', () => {
 
     const forced = await devloop(['init', '--force'], dir);
     expect(forced.exitCode).toBe(0);
-    expect(await readFile(join(dir, 'Dockerfile'), 'utf8')).toContain('FROM scratch');
+    expect(await readFile(join(dir, 'Dockerfile'), 'utf8')).toContain('ARG BASE=scratch');
     await expect(load(dir)).resolves.toBeDefined();
+  });
+
+  test('the go starter live-updates its binary in dev (a base with a shell), and stays on scratch for run', async () => {
+    const dir = join(root, 'live-go');
+    await mkdir(dir, { recursive: true });
+    expect((await devloop(['init', '--template', 'go'], dir)).exitCode).toBe(0);
+    const forCommand = (command: string) => loadConfigForCommand({ file: 'devloop.yaml', cwd: dir, profiles: [], command, overrides: {}, env: {} });
+    const dev = (await forCommand('dev')).config.build.artifacts[0]!;
+    expect(dev.sync).toEqual([{ src: 'bin/app', dest: '/app', restart: true }]);
+    expect(dev.docker!.buildArgs).toEqual({ BASE: 'busybox:1.36' });
+    expect((await forCommand('run')).config.build.artifacts[0]!.docker!.buildArgs).toEqual({});
+    // The binary the restart rule copies is the one the image runs.
+    expect(await readFile(join(dir, 'Dockerfile'), 'utf8')).toContain('COPY --chown=65532:65532 bin/app /app/app');
   });
 
   test('an unknown template is a usage error', async () => {

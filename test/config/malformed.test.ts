@@ -76,6 +76,8 @@ const cases: [string, string, string][] = [
     'devloop.yaml:9:18: build.artifacts[0].compile.env.A: expected a string'],
   ['sync dest relative', `${head}build:\n  artifacts:\n    - image: a\n      sync:\n        - {src: "public/**", dest: app/public}\n`,
     'devloop.yaml:8:36: build.artifacts[0].sync[0].dest: must be an absolute path in the container, got "app/public"'],
+  ['sync restart not a boolean', `${head}build:\n  artifacts:\n    - image: a\n      sync:\n        - {src: bin/app, dest: /, restart: yes}\n`,
+    'devloop.yaml:8:44: build.artifacts[0].sync[0].restart: expected true or false'],
   ['oci layer to relative', `${head}build:\n  artifacts:\n    - image: a\n      oci:\n        layers:\n          - {from: bin/app, to: app}\n`,
     'devloop.yaml:9:33: build.artifacts[0].oci.layers[0].to: must be an absolute path in the container, got "app"'],
   ['oci layer mode ambiguous decimal', `${head}build:\n  artifacts:\n    - image: a\n      oci:\n        layers:\n          - {from: bin/app, to: /app, mode: 755}\n`,

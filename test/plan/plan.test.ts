@@ -94,6 +94,8 @@ describe('plan', () => {
           { local: at('hello/public/css/a.css'), path: '/app/public/css/a.css', dest: '/app/public' },
         ],
         remove: [],
+        restart: false,
+        compile: false,
       },
     ]);
     expect(p.reason).toBe('sync hello: public/css/a.css and 1 more changed');
@@ -116,6 +118,8 @@ describe('plan', () => {
           { path: '/app/public/old.html', dest: '/app/public', dir: false },
           { path: '/app/public/img', dest: '/app/public', dir: true },
         ],
+        restart: false,
+        compile: false,
       },
     ]);
   });

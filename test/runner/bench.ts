@@ -58,6 +58,10 @@ export class Bench {
   readonly noTar = new Set<string>();
   /** Artifacts whose pods are gone: a sync finds no container. */
   readonly noContainers = new Set<string>();
+  /** Artifacts whose images have no /bin/sh (no live update). */
+  readonly noShell = new Set<string>();
+  /** Artifacts whose live-updated process exits. */
+  readonly crash = new Set<string>();
   /** What the next `loadConfig` returns (or throws). */
   config: LoadedConfig | Error;
   private readonly abort = new AbortController();
@@ -92,15 +96,32 @@ export class Bench {
       this.record(`sync ${image} ${[...copy.map((c) => c.path), ...remove.map((r) => `-${r.path}`)].join(' ')}`);
       if (this.noTar.has(image)) throw new DevloopError('SYNC_UNAVAILABLE', `cannot sync into ${image}: no tar`, { hint: 'falling back to rebuilds' });
       if (this.noContainers.has(image)) throw new DevloopError('SYNC_NO_CONTAINERS', `no running container of ${image}`);
+      return [{ namespace: 'ns', pod: `${image}-pod`, container: image, containerId: `${image}-c1`, ports: [8080] }];
     },
+    liveCompile: async (_ctx, artifact) => {
+      this.record(`compile ${artifact.image}`);
+      return [{ local: `${artifact.context}/bin/app`, path: '/app/app', dest: '/app' }];
+    },
+    restart: async (_ctx, image, targets, options) => {
+      this.record(`restart ${image} ${targets.map((t) => t.pod).join(' ')}`);
+      options.ended?.(targets);
+      if (this.crash.has(image)) throw new DevloopError('RESTART_CRASHED', `${image}: the live-updated process exited with code 2`);
+    },
+    imageProcess: async (_ctx, build) => (this.noShell.has(build.image) ? { ok: false, reason: 'it has no /bin/sh' } : { ok: true, entrypoint: ['/app/app'], cmd: [] }),
+    watchPods: async () => ({ close: () => undefined }),
     syncHooks: async () => undefined,
-    deploy: async (_ctx, builds) => {
-      this.record(`deploy ${builds.map((b) => b.ref).sort().join(' ')}`);
+    deploy: async (_ctx, builds, _timeout, supervise) => {
+      this.record(`deploy ${builds.map((b) => b.ref).sort().join(' ')}${supervise?.length ? ` supervising ${supervise.map((s) => s.ref).join(' ')}` : ''}`);
       return { applied: [], pruned: [], images: builds.map((b) => ({ image: b.image, ref: b.ref })) };
     },
     startForwards: async () => {
       this.record('forwards start');
-      return { forwards: () => [], refresh: async () => this.record('forwards refresh'), close: async () => this.record('forwards close') };
+      return {
+        forwards: () => [],
+        refresh: async () => this.record('forwards refresh'),
+        endConnections: (pods) => this.record(`forwards end connections to ${pods.map((p) => p.pod).join(' ')}`),
+        close: async () => this.record('forwards close'),
+      };
     },
     startLogs: async () => {
       this.record('logs start');

@@ -111,6 +111,7 @@ const STAGE_COLORS: [string, string][] = [
   ['build', '#388bfd'],
   ['push', '#39c5cf'],
   ['sync', '#3fb950'],
+  ['restart', '#2ea043'],
   ['render', '#8b949e'],
   ['apply', '#d29922'],
   ['prune', '#bb8009'],

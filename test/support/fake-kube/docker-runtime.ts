@@ -62,9 +62,11 @@ export class DockerRuntime implements PodRuntime {
     const args = ['run', '-d', '--network', 'host', '--label', `devloop.fake-kube=${this.id}`, '-e', `PORT=${port}`];
     for (const env of container.env ?? []) args.push('-e', `${env.name}=${env.value ?? ''}`);
     if (container.workingDir) args.push('-w', container.workingDir);
-    const [entrypoint, ...commandRest] = container.command ?? [];
+    // The kubelet expands $(VAR) in command and args, and turns $$ into $.
+    const vars = new Map([['PORT', String(port)], ...(container.env ?? []).map((e): [string, string] => [e.name, e.value ?? ''])]);
+    const [entrypoint, ...commandRest] = (container.command ?? []).map((arg) => expandVars(arg, vars));
     if (entrypoint) args.push('--entrypoint', entrypoint);
-    args.push(container.image, ...commandRest, ...(container.args ?? []));
+    args.push(container.image, ...commandRest, ...(container.args ?? []).map((arg) => expandVars(arg, vars)));
     const started = await execa('docker', args, { reject: false, timeout: 120_000 });
     if (started.exitCode !== 0) {
       const message = started.stderr.trim().split('\n').pop() ?? 'docker run failed';
@@ -203,4 +205,25 @@ export class DockerRuntime implements PodRuntime {
     const ids = left.stdout.split('\n').filter(Boolean);
     if (ids.length > 0) await execa('docker', ['rm', '-f', ...ids], { reject: false });
   }
+}
+
+/** The kubelet's expansion of command and args: `$(NAME)` of a defined variable is replaced, `$$` is a literal `$`, anything else stays as written. */
+export function expandVars(text: string, vars: ReadonlyMap<string, string>): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const next = text[i + 1];
+    if (text[i] === '$' && next === '$') {
+      out += '$';
+      i++;
+    } else if (text[i] === '$' && next === '(') {
+      const close = text.indexOf(')', i + 2);
+      const name = close < 0 ? undefined : text.slice(i + 2, close);
+      if (name === undefined) out += text[i];
+      else {
+        out += vars.get(name) ?? text.slice(i, close + 1);
+        i = close;
+      }
+    } else out += text[i];
+  }
+  return out;
 }
