@@ -28,7 +28,7 @@ beforeAll(async () => {
   deadPort = await freePort();
   const config = (await readFile(join(dir, 'devloop.yaml'), 'utf8'))
     .replace('defaultRepo: ""', `defaultRepo: 127.0.0.1:${registryPort}`)
-    .replace('manifests:', `profiles:\n  - name: other\n    activation: [{command: diagnose}]\n    patches:\n      - {op: add, path: /build/artifacts/-, value: {image: "127.0.0.1:${deadPort}/other", context: other}}\nmanifests:`);
+    .replace('profiles:\n', `profiles:\n  - name: other\n    activation: [{command: diagnose}]\n    patches:\n      - {op: add, path: /build/artifacts/-, value: {image: "127.0.0.1:${deadPort}/other", context: other}}\n`);
   await writeFile(join(dir, 'devloop.yaml'), config);
   await mkdir(join(dir, 'other'));
   await writeFile(join(dir, 'other', 'Dockerfile'), 'FROM scratch\n');

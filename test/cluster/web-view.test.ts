@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { killAll, ROOT, startDevloop, type CliEvent, type RunningCli } from '../e2e/support.js';
-import { freePort } from '../support/services.js';
+import { freePort, testRegistry } from '../support/services.js';
 import { CHROMIUM, chromiumPresent, launchChromium, rowCells, type Browser } from '../support/chromium.js';
 import { clusterPresent, get, openCluster, shellApp, type Cluster, type ShellApp } from './support.js';
 
@@ -53,7 +53,8 @@ describe.skipIf(!present || !chromium)('devloop dev --ui in a browser, on a real
     await page.waitFor(`document.getElementById('connection').textContent === 'live'`, 10_000, 'the event stream');
     const artifact = await page.waitFor<string[]>(rowCells('#artifacts tr[data-image="web"]'), 10_000, 'the artifact row');
     expect(artifact[1]).toMatch(/^push done in \d/);
-    expect(artifact[2]).toMatch(/^127\.0\.0\.1:5000\/devloop-cluster-web-[0-9a-f]+\/web:[0-9a-f]+@sha256:[0-9a-f]{64}$/);
+    const registry = (await testRegistry()).replace(/[.]/g, '\\.');
+    expect(artifact[2]).toMatch(new RegExp(`^${registry}/devloop-cluster-web-[0-9a-f]+/web:[0-9a-f]+@sha256:[0-9a-f]{64}$`));
     expect(await page.evaluate(rowCells('#workloads tr[data-resource="deployment/web"]'))).toEqual([`deployment/web (${cluster.namespace})`, 'ready', 'web: 1/1 replicas ready']);
     const href = await page.evaluate<string>(`document.querySelector('#forwards li[data-resource="service/web"] a').href`);
     expect(href).toBe(`http://127.0.0.1:${localPort}/`);
