@@ -12,18 +12,25 @@ import { clusterPresent, isReady, livePods, openCluster, shellApp, until, type C
 
 const present = await clusterPresent();
 const REPLACEMENTS = 6;
+/** How long the forward holds a connection while no pod is Ready (forward/index.ts DEFAULT_FORWARD_TIMEOUTS.podWaitMs). */
+const HOLD_MS = 30_000;
 
-/** One GET on a fresh connection (no keep-alive: each request picks a pod anew); resolves to an error text or undefined. */
+/**
+ * One GET on a fresh connection (no keep-alive: each request picks a pod anew); resolves to an error
+ * text or undefined. The client waits as long as the forward holds a connection while no pod is
+ * Ready (30 s): every old pod is deleted at once, so a request may live through two generations of
+ * replacements, and under load a shorter client timeout measured the cluster's pod start, not the forward.
+ */
 function probe(port: number): Promise<string | undefined> {
   return new Promise((resolveProbe) => {
-    const req = request({ host: '127.0.0.1', port, path: '/version', agent: false, timeout: 10_000 }, (response) => {
+    const req = request({ host: '127.0.0.1', port, path: '/version', agent: false, timeout: HOLD_MS }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
       response.on('end', () => resolveProbe(response.statusCode === 200 && body.trim() === 'v1' ? undefined : `HTTP ${response.statusCode} ${body.slice(0, 80)}`));
       response.on('error', (error) => resolveProbe(String(error)));
     });
-    req.on('timeout', () => req.destroy(new Error('no answer within 10s')));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${HOLD_MS / 1000}s`)));
     req.on('error', (error) => resolveProbe(String(error)));
     req.end();
   });
