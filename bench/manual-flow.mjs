@@ -15,6 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { freePort, median, run, startWatchdog, timed } from './_support.mjs';
 import { benchNamespace, benchRegistry, clusterOrSkip, exampleProject, fmtMs, getFresh, kubectl, removeImages } from './_cluster.mjs';
 
@@ -44,11 +45,13 @@ export async function prepareManualFlow({ kubeconfig }) {
     const template = await readFile(manifest, 'utf8');
     const mainGo = join(app, 'main.go');
     const source = await readFile(mainGo, 'utf8');
-    const goEnv = { ...process.env, CGO_ENABLED: '0', GOOS: 'linux', GOFLAGS: '-trimpath' };
+    // The compile step of the example's devloop.yaml, as a person would copy it into a script.
+    const { compile } = parseYaml(await readFile(join(dir, 'devloop.yaml'), 'utf8')).build.artifacts.find((a) => a.image === 'hello');
+    const goEnv = { ...process.env, ...compile.env };
     const image = (tag) => `${project.repo}/hello-manual:${tag}`;
 
     const steps = {
-      'go build': () => run('go', ['build', '-o', 'bin/hello', '.'], { cwd: app, env: goEnv, timeout: 180_000 }),
+      'go build': () => run(compile.command[0], compile.command.slice(1), { cwd: app, env: goEnv, timeout: 180_000 }),
       'docker build': (tag) => run('docker', ['build', '-q', '--build-arg', `BASE=${project.base}`, '-t', image(tag), app], { timeout: 180_000 }),
       'docker push': (tag) => run('docker', ['push', '-q', image(tag)], { timeout: 180_000 }),
       'edit YAML': (tag) => writeFile(manifest, template.replace('image: hello', `image: ${image(tag)}`)),
