@@ -11,7 +11,7 @@
  * fails (its last lines) or with --verbose (as it comes). Colour is decided by the caller.
  */
 import type { DevloopEvent, DiagnoseEvent, ForwardEvent, IterationEvent, LogEvent, PodsEvent, ProgressEvent, StageEvent, StageName } from '../events/types.js';
-import { flushed, formatMs, type Output } from './output.js';
+import { flushed, formatMs, hostPort, type Output } from './output.js';
 import { renderDiagnose } from './diagnose.js';
 import { LiveArea, printable } from './live.js';
 
@@ -571,10 +571,6 @@ function stageSummary(stages: { stage: StageName; durationMs: number }[], c: Pal
 function summariseFiles(files: string[]): string {
   const shown = files.slice(0, 3).join(', ');
   return files.length > 3 ? `${shown} +${files.length - 3} more` : shown;
-}
-
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /** `repo:tag@sha256:<64 hex>` → `repo:tag@sha256:<12 hex>…`: the tag already names the image; `-o json` has it whole. */
