@@ -314,8 +314,7 @@ export class TerminalRenderer {
       return this.commit([`${c.cyan('⇄')} ${key} → ${c.bold(url)}${event.pod ? c.dim(` (${event.pod})`) : ''}`]);
     }
     if (before?.status === event.status && before.message === event.message) return this.changed();
-    if (event.status === 'reconnecting') return this.commit([c.yellow(`⇄ ${key} reconnecting${event.message ? `: ${event.message}` : ''}`)]);
-    if (event.status === 'error') return this.commit([c.red(`⇄ ${key} failed${event.message ? `: ${event.message}` : ''}`)]);
+    if (event.status === 'reconnecting' || event.status === 'error') return this.commit([forwardTrouble(event, c)]);
     if (before) this.commit([c.dim(`⇄ ${key} stopped`)]);
   }
 
@@ -335,11 +334,7 @@ export class TerminalRenderer {
     this.spans.reset();
     this.errors = 0; // reported with this iteration
     // The stage lines above carry the durations, and the error line above the reason of a failure.
-    this.commit([
-      event.status === 'ok'
-        ? `${c.green('✓')} iteration ${event.n} ok in ${formatMs(event.durationMs ?? 0)}`
-        : `${c.red('✗')} iteration ${event.n} failed after ${formatMs(event.durationMs ?? 0)}`,
-    ]);
+    this.commit([iterationResult(event, c)]);
   }
 
   private podsEvent(event: PodsEvent): void {
@@ -516,8 +511,7 @@ export class TerminalRenderer {
     for (const f of forwards.slice(0, 4)) {
       const target = `${f.resource}:${f.port}`;
       if (f.status === 'ready') lines.push(`${c.cyan('⇄')} ${c.bold(`http://${hostPort(f.address, f.localPort)}`)} ${c.dim(`→ ${target}${f.pod ? ` (${f.pod})` : ''}`)}`);
-      else if (f.status === 'reconnecting') lines.push(c.yellow(`⇄ ${target} reconnecting${f.message ? `: ${f.message}` : ''}`));
-      else lines.push(c.red(`⇄ ${target} failed${f.message ? `: ${f.message}` : ''}`));
+      else lines.push(forwardTrouble(f, c));
     }
     if (forwards.length > 4) lines.push(c.dim(`  … ${forwards.length - 4} more forwards`));
     if (pods.length > 0) lines.push(pods.map((p) => podsLine(p, c)).join('  '));
@@ -526,9 +520,8 @@ export class TerminalRenderer {
     } else if (this.lastIteration) {
       const last = this.lastIteration;
       const at = new Date(Date.parse(last.time)).toTimeString().slice(0, 8);
-      const head = last.status === 'ok' ? `${c.green('✓')} iteration ${last.n} ok in ${formatMs(last.durationMs ?? 0)}` : `${c.red('✗')} iteration ${last.n} failed after ${formatMs(last.durationMs ?? 0)}`;
       const why = last.status === 'ok' ? last.reasonShown : last.reason;
-      lines.push(`${head}${why ? c.dim(` · ${why}`) : ''}${c.dim(` · ${at}`)}`);
+      lines.push(`${iterationResult(last, c)}${why ? c.dim(` · ${why}`) : ''}${c.dim(` · ${at}`)}`);
     }
     if (this.pending > 0) {
       const what = `${this.pending} changed file${this.pending === 1 ? '' : 's'}`;
@@ -556,6 +549,19 @@ function failureTail(run: Running, c: Palette, color: boolean): string[] {
 function toolLine(line: string, color: boolean): string {
   const safe = printable(line);
   return color ? safe : safe.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
+/** "✓ iteration 3 ok in 1.2s" / "✗ iteration 3 failed after 800ms": the result line and the status block's last iteration. */
+function iterationResult(event: IterationEvent, c: Palette): string {
+  const took = formatMs(event.durationMs ?? 0);
+  return event.status === 'ok' ? `${c.green('✓')} iteration ${event.n} ok in ${took}` : `${c.red('✗')} iteration ${event.n} failed after ${took}`;
+}
+
+/** A forward that is not ready (reconnecting, or failed), as a line of its own and in the status block. */
+function forwardTrouble(f: ForwardEvent, c: Palette): string {
+  const target = `${f.resource}:${f.port}`;
+  const why = f.message ? `: ${f.message}` : '';
+  return f.status === 'reconnecting' ? c.yellow(`⇄ ${target} reconnecting${why}`) : c.red(`⇄ ${target} failed${why}`);
 }
 
 function podsLine(p: PodsEvent, c: Palette): string {
