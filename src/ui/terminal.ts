@@ -13,7 +13,7 @@
 import type { DevloopEvent, DiagnoseEvent, ForwardEvent, IterationEvent, LogEvent, PodsEvent, ProgressEvent, StageEvent, StageName } from '../events/types.js';
 import { flushed, formatMs, hostPort, type Output } from './output.js';
 import { renderDiagnose } from './diagnose.js';
-import { LiveArea, printable } from './live.js';
+import { LiveArea, printable, withoutColour } from './live.js';
 
 export interface LiveOptions {
   columns(): number;
@@ -548,7 +548,7 @@ function failureTail(run: Running, c: Palette, color: boolean): string[] {
 /** A line of a tool's output as devloop shows it: no control codes, and no colour codes either when colour is off. */
 function toolLine(line: string, color: boolean): string {
   const safe = printable(line);
-  return color ? safe : safe.replace(/\u001b\[[0-9;]*m/g, '');
+  return color ? safe : withoutColour(safe);
 }
 
 /** "✓ iteration 3 ok in 1.2s" / "✗ iteration 3 failed after 800ms": the result line and the status block's last iteration. */
