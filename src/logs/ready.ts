@@ -5,6 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Emit } from '../events/bus.js';
 import type { PodsEvent } from '../events/types.js';
+import { isPodReady } from '../forward/select.js';
 
 type Counts = Omit<PodsEvent, 'type'>;
 
@@ -17,8 +18,6 @@ export function workloadOf(pod: V1Pod): string {
   return `${owner.kind.toLowerCase()}/${owner.name}`;
 }
 
-const isReady = (pod: V1Pod): boolean => Boolean(pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-
 export function workloadReadiness(pods: readonly V1Pod[]): Counts[] {
   const counts = new Map<string, Counts>();
   for (const pod of pods) {
@@ -29,7 +28,7 @@ export function workloadReadiness(pods: readonly V1Pod[]): Counts[] {
     counts.set(key, entry);
     if (pod.metadata?.deletionTimestamp) continue; // terminating: on its way out
     entry.total += 1;
-    if (isReady(pod)) entry.ready += 1;
+    if (isPodReady(pod)) entry.ready += 1;
   }
   return [...counts.values()];
 }
