@@ -18,7 +18,7 @@ export function workloadOf(pod: V1Pod): string {
   return `${owner.kind.toLowerCase()}/${owner.name}`;
 }
 
-export function workloadReadiness(pods: readonly V1Pod[]): Counts[] {
+function workloadReadiness(pods: readonly V1Pod[]): Counts[] {
   const counts = new Map<string, Counts>();
   for (const pod of pods) {
     const namespace = pod.metadata?.namespace ?? '';
@@ -35,20 +35,19 @@ export function workloadReadiness(pods: readonly V1Pod[]): Counts[] {
 
 /** Emits a `pods` event for each workload whose counts changed since the last call (0/0 once when its pods are gone). */
 export function readinessReporter(emit: Emit): (pods: readonly V1Pod[]) => void {
-  const last = new Map<string, string>();
+  const last = new Map<string, Counts>();
   return (pods) => {
     const now = new Map(workloadReadiness(pods).map((c) => [`${c.namespace}/${c.workload}`, c]));
     for (const [key, counts] of now) {
-      const seen = `${counts.ready}/${counts.total}`;
-      if (last.get(key) === seen) continue;
-      last.set(key, seen);
+      const before = last.get(key);
+      if (before && before.ready === counts.ready && before.total === counts.total) continue;
+      last.set(key, counts);
       emit({ type: 'pods', ...counts });
     }
-    for (const [key] of last) {
+    for (const [key, { workload, namespace }] of last) {
       if (now.has(key)) continue;
       last.delete(key);
-      const [namespace, ...rest] = key.split('/');
-      emit({ type: 'pods', workload: rest.join('/'), namespace: namespace!, ready: 0, total: 0 });
+      emit({ type: 'pods', workload, namespace, ready: 0, total: 0 });
     }
   };
 }
