@@ -1,3 +1,5 @@
+import type { StageName } from '../events/types.js';
+
 /** The little renderers need from a stream; process.stdout/stderr and test buffers both fit. */
 export interface Output {
   write(chunk: string, callback?: (error?: Error | null) => void): boolean;
@@ -33,3 +35,6 @@ export function formatMs(ms: number): string {
 export function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
+
+/** Pipeline order of the stages: the terminal's stage summaries and the web view's bars list them so. */
+export const STAGE_ORDER: readonly StageName[] = ['compile', 'build', 'push', 'sync', 'restart', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];

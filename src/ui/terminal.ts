@@ -11,7 +11,7 @@
  * fails (its last lines) or with --verbose (as it comes). Colour is decided by the caller.
  */
 import type { DevloopEvent, DiagnoseEvent, ForwardEvent, IterationEvent, LogEvent, PodsEvent, ProgressEvent, StageEvent, StageName } from '../events/types.js';
-import { flushed, formatMs, hostPort, type Output } from './output.js';
+import { flushed, formatMs, hostPort, STAGE_ORDER, type Output } from './output.js';
 import { renderDiagnose } from './diagnose.js';
 import { LiveArea, printable, withoutColour } from './live.js';
 
@@ -33,7 +33,6 @@ export interface TerminalOptions {
   timer?: boolean;
 }
 
-const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'restart', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];
 /** Stages whose progress is a running account (layers, bytes) that their end line sums up. */
 const SUMMED: ReadonlySet<StageName> = new Set(['build', 'push']);
 const SPINNER = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
