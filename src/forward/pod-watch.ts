@@ -23,6 +23,8 @@ export interface PodWatchOptions {
 export interface PodWatch {
   /** Pods currently known, with the order in which they were first seen. */
   pods(): PodCandidate[];
+  /** The pod named `name`, if it is currently known. */
+  pod(name: string): V1Pod | undefined;
   /** `listener` runs after every change (and once after the first list). Returns an unsubscribe. */
   onChange(listener: () => void): () => void;
   /** Resolves after the first successful list. */
@@ -80,6 +82,7 @@ export function watchPods(kube: KubeClient, options: PodWatchOptions): PodWatch 
 
   return {
     pods: () => [...store.values()],
+    pod: (name) => store.get(name)?.pod,
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

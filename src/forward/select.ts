@@ -4,11 +4,16 @@
  */
 import type { V1LabelSelector, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 
+/** The pod's Ready condition is True. */
+export function isPodReady(pod: V1Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
 /** Serving means: Running, Ready condition True, and not being deleted (a terminating pod may still say Ready). */
 export function isPodServing(pod: V1Pod): boolean {
   if (pod.metadata?.deletionTimestamp) return false;
   if (pod.status?.phase !== 'Running') return false;
-  return (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return isPodReady(pod);
 }
 
 function createdMs(pod: V1Pod): number {

@@ -88,10 +88,10 @@ export function followTarget(
     current: () => current,
     synced: () => watch.synced,
     podState(name) {
-      const found = watch.pods().find((c) => c.pod.metadata?.name === name);
+      const found = watch.pod(name);
       if (!found) return listed ? 'gone' : 'unknown';
-      if (isPodServing(found.pod) && resolved.portOn(found.pod) !== undefined) return 'serving';
-      return hasStopped(found.pod) ? 'gone' : 'not-serving';
+      if (isPodServing(found) && resolved.portOn(found) !== undefined) return 'serving';
+      return hasStopped(found) ? 'gone' : 'not-serving';
     },
     onPods(listener) {
       podListeners.add(listener);

@@ -5,6 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Emit } from '../events/bus.js';
 import type { PodsEvent } from '../events/types.js';
+import { isPodReady } from '../forward/select.js';
 
 type Counts = Omit<PodsEvent, 'type'>;
 
@@ -17,9 +18,7 @@ export function workloadOf(pod: V1Pod): string {
   return `${owner.kind.toLowerCase()}/${owner.name}`;
 }
 
-const isReady = (pod: V1Pod): boolean => Boolean(pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-
-export function workloadReadiness(pods: readonly V1Pod[]): Counts[] {
+function workloadReadiness(pods: readonly V1Pod[]): Counts[] {
   const counts = new Map<string, Counts>();
   for (const pod of pods) {
     const namespace = pod.metadata?.namespace ?? '';
@@ -29,27 +28,26 @@ export function workloadReadiness(pods: readonly V1Pod[]): Counts[] {
     counts.set(key, entry);
     if (pod.metadata?.deletionTimestamp) continue; // terminating: on its way out
     entry.total += 1;
-    if (isReady(pod)) entry.ready += 1;
+    if (isPodReady(pod)) entry.ready += 1;
   }
   return [...counts.values()];
 }
 
 /** Emits a `pods` event for each workload whose counts changed since the last call (0/0 once when its pods are gone). */
 export function readinessReporter(emit: Emit): (pods: readonly V1Pod[]) => void {
-  const last = new Map<string, string>();
+  const last = new Map<string, Counts>();
   return (pods) => {
     const now = new Map(workloadReadiness(pods).map((c) => [`${c.namespace}/${c.workload}`, c]));
     for (const [key, counts] of now) {
-      const seen = `${counts.ready}/${counts.total}`;
-      if (last.get(key) === seen) continue;
-      last.set(key, seen);
+      const before = last.get(key);
+      if (before && before.ready === counts.ready && before.total === counts.total) continue;
+      last.set(key, counts);
       emit({ type: 'pods', ...counts });
     }
-    for (const [key] of last) {
+    for (const [key, { workload, namespace }] of last) {
       if (now.has(key)) continue;
       last.delete(key);
-      const [namespace, ...rest] = key.split('/');
-      emit({ type: 'pods', workload: rest.join('/'), namespace: namespace!, ready: 0, total: 0 });
+      emit({ type: 'pods', workload, namespace, ready: 0, total: 0 });
     }
   };
 }

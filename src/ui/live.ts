@@ -23,9 +23,14 @@ export function printable(text: string): string {
     .replace(/[\u0000-\u0008\u000a-\u001a\u001c-\u001f\u007f]/g, '');
 }
 
+/** `text` without its SGR colour codes. */
+export function withoutColour(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
 /** Visible length of `text` (SGR colour codes take no room). */
-export function visibleLength(text: string): number {
-  return [...text.replace(/\u001b\[[0-9;]*m/g, '')].length;
+function visibleLength(text: string): number {
+  return [...withoutColour(text)].length;
 }
 
 /** Cuts `text` to `width` visible characters (an ellipsis marks the cut), keeping colour codes intact. */

@@ -1,3 +1,5 @@
+import type { StageName } from '../events/types.js';
+
 /** The little renderers need from a stream; process.stdout/stderr and test buffers both fit. */
 export interface Output {
   write(chunk: string, callback?: (error?: Error | null) => void): boolean;
@@ -28,3 +30,11 @@ export function formatMs(ms: number): string {
   const seconds = Math.round((ms % 60_000) / 1000);
   return `${minutes}m${String(seconds).padStart(2, '0')}s`;
 }
+
+/** `host:port`, with an IPv6 address in brackets (as in a URL). */
+export function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** Pipeline order of the stages: the terminal's stage summaries and the web view's bars list them so. */
+export const STAGE_ORDER: readonly StageName[] = ['compile', 'build', 'push', 'sync', 'restart', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];

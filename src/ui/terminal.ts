@@ -11,9 +11,9 @@
  * fails (its last lines) or with --verbose (as it comes). Colour is decided by the caller.
  */
 import type { DevloopEvent, DiagnoseEvent, ForwardEvent, IterationEvent, LogEvent, PodsEvent, ProgressEvent, StageEvent, StageName } from '../events/types.js';
-import { flushed, formatMs, type Output } from './output.js';
+import { flushed, formatMs, hostPort, STAGE_ORDER, type Output } from './output.js';
 import { renderDiagnose } from './diagnose.js';
-import { LiveArea, printable } from './live.js';
+import { LiveArea, printable, withoutColour } from './live.js';
 
 export interface LiveOptions {
   columns(): number;
@@ -33,7 +33,6 @@ export interface TerminalOptions {
   timer?: boolean;
 }
 
-const STAGE_ORDER: StageName[] = ['compile', 'build', 'push', 'sync', 'restart', 'render', 'apply', 'prune', 'status', 'hook', 'delete'];
 /** Stages whose progress is a running account (layers, bytes) that their end line sums up. */
 const SUMMED: ReadonlySet<StageName> = new Set(['build', 'push']);
 const SPINNER = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
@@ -314,8 +313,7 @@ export class TerminalRenderer {
       return this.commit([`${c.cyan('⇄')} ${key} → ${c.bold(url)}${event.pod ? c.dim(` (${event.pod})`) : ''}`]);
     }
     if (before?.status === event.status && before.message === event.message) return this.changed();
-    if (event.status === 'reconnecting') return this.commit([c.yellow(`⇄ ${key} reconnecting${event.message ? `: ${event.message}` : ''}`)]);
-    if (event.status === 'error') return this.commit([c.red(`⇄ ${key} failed${event.message ? `: ${event.message}` : ''}`)]);
+    if (event.status === 'reconnecting' || event.status === 'error') return this.commit([forwardTrouble(event, c)]);
     if (before) this.commit([c.dim(`⇄ ${key} stopped`)]);
   }
 
@@ -335,11 +333,7 @@ export class TerminalRenderer {
     this.spans.reset();
     this.errors = 0; // reported with this iteration
     // The stage lines above carry the durations, and the error line above the reason of a failure.
-    this.commit([
-      event.status === 'ok'
-        ? `${c.green('✓')} iteration ${event.n} ok in ${formatMs(event.durationMs ?? 0)}`
-        : `${c.red('✗')} iteration ${event.n} failed after ${formatMs(event.durationMs ?? 0)}`,
-    ]);
+    this.commit([iterationResult(event, c)]);
   }
 
   private podsEvent(event: PodsEvent): void {
@@ -516,8 +510,7 @@ export class TerminalRenderer {
     for (const f of forwards.slice(0, 4)) {
       const target = `${f.resource}:${f.port}`;
       if (f.status === 'ready') lines.push(`${c.cyan('⇄')} ${c.bold(`http://${hostPort(f.address, f.localPort)}`)} ${c.dim(`→ ${target}${f.pod ? ` (${f.pod})` : ''}`)}`);
-      else if (f.status === 'reconnecting') lines.push(c.yellow(`⇄ ${target} reconnecting${f.message ? `: ${f.message}` : ''}`));
-      else lines.push(c.red(`⇄ ${target} failed${f.message ? `: ${f.message}` : ''}`));
+      else lines.push(forwardTrouble(f, c));
     }
     if (forwards.length > 4) lines.push(c.dim(`  … ${forwards.length - 4} more forwards`));
     if (pods.length > 0) lines.push(pods.map((p) => podsLine(p, c)).join('  '));
@@ -526,9 +519,8 @@ export class TerminalRenderer {
     } else if (this.lastIteration) {
       const last = this.lastIteration;
       const at = new Date(Date.parse(last.time)).toTimeString().slice(0, 8);
-      const head = last.status === 'ok' ? `${c.green('✓')} iteration ${last.n} ok in ${formatMs(last.durationMs ?? 0)}` : `${c.red('✗')} iteration ${last.n} failed after ${formatMs(last.durationMs ?? 0)}`;
       const why = last.status === 'ok' ? last.reasonShown : last.reason;
-      lines.push(`${head}${why ? c.dim(` · ${why}`) : ''}${c.dim(` · ${at}`)}`);
+      lines.push(`${iterationResult(last, c)}${why ? c.dim(` · ${why}`) : ''}${c.dim(` · ${at}`)}`);
     }
     if (this.pending > 0) {
       const what = `${this.pending} changed file${this.pending === 1 ? '' : 's'}`;
@@ -555,7 +547,20 @@ function failureTail(run: Running, c: Palette, color: boolean): string[] {
 /** A line of a tool's output as devloop shows it: no control codes, and no colour codes either when colour is off. */
 function toolLine(line: string, color: boolean): string {
   const safe = printable(line);
-  return color ? safe : safe.replace(/\u001b\[[0-9;]*m/g, '');
+  return color ? safe : withoutColour(safe);
+}
+
+/** "✓ iteration 3 ok in 1.2s" / "✗ iteration 3 failed after 800ms": the result line and the status block's last iteration. */
+function iterationResult(event: IterationEvent, c: Palette): string {
+  const took = formatMs(event.durationMs ?? 0);
+  return event.status === 'ok' ? `${c.green('✓')} iteration ${event.n} ok in ${took}` : `${c.red('✗')} iteration ${event.n} failed after ${took}`;
+}
+
+/** A forward that is not ready (reconnecting, or failed), as a line of its own and in the status block. */
+function forwardTrouble(f: ForwardEvent, c: Palette): string {
+  const target = `${f.resource}:${f.port}`;
+  const why = f.message ? `: ${f.message}` : '';
+  return f.status === 'reconnecting' ? c.yellow(`⇄ ${target} reconnecting${why}`) : c.red(`⇄ ${target} failed${why}`);
 }
 
 function podsLine(p: PodsEvent, c: Palette): string {
@@ -571,10 +576,6 @@ function stageSummary(stages: { stage: StageName; durationMs: number }[], c: Pal
 function summariseFiles(files: string[]): string {
   const shown = files.slice(0, 3).join(', ');
   return files.length > 3 ? `${shown} +${files.length - 3} more` : shown;
-}
-
-function hostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /** `repo:tag@sha256:<64 hex>` → `repo:tag@sha256:<12 hex>…`: the tag already names the image; `-o json` has it whole. */

@@ -3,7 +3,8 @@
  * framework). Script and styles are separate files so the page runs under a strict CSP ('self' only).
  * The page only draws: the server folds events into a summary (state.ts) and streams it with the log lines.
  */
-import { formatMs } from '../output.js';
+import type { StageName } from '../../events/types.js';
+import { formatMs, STAGE_ORDER } from '../output.js';
 
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -105,25 +106,25 @@ input { width: 260px; }
 #logs mark { background: #6e5600; color: inherit; }
 `;
 
-/** The stage colours, in pipeline order (also the stacking order of a bar). */
-const STAGE_COLORS: [string, string][] = [
-  ['compile', '#a371f7'],
-  ['build', '#388bfd'],
-  ['push', '#39c5cf'],
-  ['sync', '#3fb950'],
-  ['restart', '#2ea043'],
-  ['render', '#8b949e'],
-  ['apply', '#d29922'],
-  ['prune', '#bb8009'],
-  ['status', '#db61a2'],
-  ['hook', '#6e7681'],
-  ['delete', '#da3633'],
-];
+/** The stage colours; STAGE_ORDER is also the stacking order of a bar. */
+const STAGE_COLORS: Record<StageName, string> = {
+  compile: '#a371f7',
+  build: '#388bfd',
+  push: '#39c5cf',
+  sync: '#3fb950',
+  restart: '#2ea043',
+  render: '#8b949e',
+  apply: '#d29922',
+  prune: '#bb8009',
+  status: '#db61a2',
+  hook: '#6e7681',
+  delete: '#da3633',
+};
 
 export const PAGE_JS = String.raw`'use strict';
 // Shared with the terminal view (ui/output.ts), so both show durations the same way.
 const formatMs = ${formatMs.toString()};
-const STAGES = ${JSON.stringify(STAGE_COLORS)};
+const STAGES = ${JSON.stringify(STAGE_ORDER.map((stage) => [stage, STAGE_COLORS[stage]]))};
 const COLORS = new Map(STAGES);
 const ORDER = STAGES.map((s) => s[0]);
 const MAX_LINES = 5000;

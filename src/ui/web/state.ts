@@ -4,6 +4,7 @@
  * an hour into a session gets the state so far without devloop holding the whole session in memory.
  */
 import type { DevloopEvent, StageDuration, StageName } from '../../events/types.js';
+import { hostPort } from '../output.js';
 
 export interface WebLimits {
   iterations: number;
@@ -151,11 +152,10 @@ export class WebState {
         });
         return { kind: 'summary' };
       case 'forward': {
-        const host = event.address.includes(':') ? `[${event.address}]` : event.address;
         this.forwards.set(`${event.resource}:${event.port}`, {
           resource: event.resource,
           port: event.port,
-          url: `http://${host}:${event.localPort}`,
+          url: `http://${hostPort(event.address, event.localPort)}`,
           status: event.status,
           ...(event.pod ? { pod: event.pod } : {}),
           ...(event.message ? { message: event.message } : {}),
