@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { collectStageDurations, reportFailure } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
-import { manifestInputFolders, manifestInputs } from '../inputs/manifests.js';
+import { manifestInputFolders, manifestInputs, type ManifestInputs } from '../inputs/manifests.js';
 import {
   isEmptyPlan,
   plan,
@@ -75,7 +75,8 @@ export interface Loop {
 }
 
 export function rulesFor(loaded: LoadedConfig): Pick<LoopState, 'rules' | 'isManifest' | 'manifestFolders'> {
-  return { rules: loaded.config.build.artifacts.map(artifactRules), isManifest: manifestMatcher(loaded), manifestFolders: manifestFolderKey(loaded) };
+  const rendered = manifestInputs(loaded);
+  return { rules: loaded.config.build.artifacts.map(artifactRules), isManifest: manifestMatcher(loaded, rendered), manifestFolders: manifestFolderKey(rendered) };
 }
 
 export function stageContext(loop: Loop): StageContext {
@@ -260,14 +261,16 @@ async function reload(loop: Loop): Promise<void> {
 function refreshManifestInputs(state: LoopState): void {
   const { deploy } = state.loaded.config;
   if (deploy.kustomize.paths.length === 0 && deploy.helm.releases.length === 0) return;
-  state.isManifest = manifestMatcher(state.loaded);
-  const folders = manifestFolderKey(state.loaded);
+  // Read once for both: the kustomization tree is parsed from disk, synchronously.
+  const rendered = manifestInputs(state.loaded);
+  state.isManifest = manifestMatcher(state.loaded, rendered);
+  const folders = manifestFolderKey(rendered);
   if (folders !== state.manifestFolders) {
     state.manifestFolders = folders;
     state.rescope = true;
   }
 }
 
-function manifestFolderKey(loaded: LoadedConfig): string {
-  return JSON.stringify(manifestInputFolders(manifestInputs(loaded)));
+function manifestFolderKey(rendered: ManifestInputs): string {
+  return JSON.stringify(manifestInputFolders(rendered));
 }
