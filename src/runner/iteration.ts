@@ -45,7 +45,6 @@ export interface LoopState {
   running: boolean;
   /** Fact for the planner: these artifacts' containers cannot take a sync. */
   noSync: Set<string>;
-  syncedSinceBuild: Set<string>;
   n: number;
   /** The watcher must be rebuilt after this iteration (config reloaded). */
   rescope: boolean;
@@ -55,7 +54,7 @@ export interface LoopState {
   selfWrites: SelfWriteState;
   /** Changes the last plan held back (a self-write loop); they join the next batch. */
   held: FileChange[];
-  /** Live update: supervised artifacts, what was synced since each build, which containers hold it. */
+  /** Live update: supervised artifacts, what was synced since each build (the planner's `syncedSinceBuild`), which containers hold it. */
   live: LiveUpdates;
 }
 
@@ -147,7 +146,7 @@ function planInputs(state: LoopState): Omit<PlanInput, 'changes'> {
 function planState(state: LoopState): PlanState {
   return {
     noSync: state.noSync,
-    syncedSinceBuild: state.syncedSinceBuild,
+    syncedSinceBuild: state.live.syncedSinceBuild(),
     changedDuringLast: state.writes.changedDuringLast(),
     selfWrites: state.selfWrites,
     built: new Set(state.builds.keys()),
@@ -174,7 +173,6 @@ async function execute(loop: Loop, decided: Plan): Promise<void> {
     const outcome = await stages.build(ctx, builds);
     for (const result of outcome.results) {
       state.builds.set(result.image, result);
-      state.syncedSinceBuild.delete(result.image);
       state.live.built(result.image);
     }
     if (outcome.failure !== undefined) throw outcome.failure;
@@ -220,7 +218,6 @@ async function sync(loop: Loop, ctx: StageContext, action: SyncAction): Promise<
     ctx.emit({ type: 'notice', level: 'warn', message: `${failure.message}; rebuilding ${action.image} instead from now on`, hint: failure.hint });
     return false;
   }
-  state.syncedSinceBuild.add(action.image);
   const { copy, remove } = job.action;
   // Restart where something was copied: every container, or the ones that lacked earlier syncs.
   const current = job.catchUp!.current;

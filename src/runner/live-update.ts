@@ -42,6 +42,11 @@ export class LiveUpdates {
     this.stale.delete(image);
   }
 
+  /** Artifacts with files synced since their last build: a pod restart (a redeploy) would lose them. */
+  syncedSinceBuild(): ReadonlySet<string> {
+    return new Set(this.ops.keys());
+  }
+
   /** Config reloaded: what can be supervised is asked again. */
   reset(): void {
     this.warned.clear();
