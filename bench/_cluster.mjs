@@ -3,7 +3,8 @@
 // for it, and HTTP on a fresh connection each time (a kept-alive one would stay on the old pod).
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -53,6 +54,25 @@ export async function benchNamespace(kubeconfig, name) {
 /** The registry the cluster pulls from: BENCH_REGISTRY, DEVLOOP_TEST_REGISTRY, else the shared 127.0.0.1:5000. */
 export function benchRegistry() {
   return process.env.BENCH_REGISTRY || process.env.DEVLOOP_TEST_REGISTRY || '127.0.0.1:5000';
+}
+
+/** Runs what `cleanups` holds, the last pushed first; a failing step does not stop the others. */
+export async function runCleanups(cleanups) {
+  for (const step of cleanups.splice(0).reverse()) await step().catch(() => undefined);
+}
+
+/**
+ * The example project (exampleProject) in a new temp folder, with a namespace of its own: as each part
+ * is made, what undoes it is pushed onto `cleanups` (see runCleanups).
+ */
+export async function benchProject(kubeconfig, name, cleanups, options) {
+  const dir = await mkdtemp(join(tmpdir(), `devloop-bench-${name}-`));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const ns = await benchNamespace(kubeconfig, name);
+  cleanups.push(ns.remove);
+  const project = await exampleProject(dir, benchRegistry(), options);
+  cleanups.push(() => removeImages(project.repo));
+  return { dir, ns, project };
 }
 
 /**

@@ -11,11 +11,10 @@
  * Needs kubectl, dockerd, go and the cluster of ../shared/k8s (else: skipped, one line). Bounded: a
  * watchdog; deletes its namespaces, temp folder and local images.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchEnv, median, requireDist, startWatchdog } from './_support.mjs';
-import { benchNamespace, benchRegistry, breakdown, clusterOrSkip, exampleProject, fmtMs, removeImages, startDev, untilServed } from './_cluster.mjs';
+import { benchProject, breakdown, clusterOrSkip, fmtMs, runCleanups, startDev, untilServed } from './_cluster.mjs';
 import { describeManualRun, prepareManualFlow, summarizeManualFlow } from './manual-flow.mjs';
 
 const SAVES = Number(process.env.BENCH_SAVES ?? 5);
@@ -25,20 +24,13 @@ const POLL_MS = 50;
 requireDist('live-update');
 const kubeconfig = await clusterOrSkip('live-update');
 const cleanups = [];
-const cleanup = async () => {
-  for (const step of cleanups.reverse()) await step().catch(() => undefined);
-};
+const cleanup = () => runCleanups(cleanups);
 const stopWatchdog = startWatchdog('live-update', 12, cleanup);
 
 try {
   const manual = await prepareManualFlow({ kubeconfig });
   cleanups.push(manual.dispose);
-  const dir = await mkdtemp(join(tmpdir(), 'devloop-bench-live-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const ns = await benchNamespace(kubeconfig, 'live');
-  cleanups.push(ns.remove);
-  const project = await exampleProject(dir, benchRegistry());
-  cleanups.push(() => removeImages(project.repo));
+  const { dir, ns, project } = await benchProject(kubeconfig, 'live', cleanups);
   // The binary the compile step writes is copied in and the server restarted; main.go stays out of the image.
   const config = join(dir, 'devloop.yaml');
   const rule = '        - {src: "public/**", dest: /app/public}\n';

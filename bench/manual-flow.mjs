@@ -11,13 +11,12 @@
  * watchdog, every command with a timeout; deletes its namespace, temp folder and local images.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { freePort, median, run, startWatchdog, timed } from './_support.mjs';
-import { benchNamespace, benchRegistry, clusterOrSkip, exampleProject, fmtMs, getFresh, kubectl, removeImages } from './_cluster.mjs';
+import { benchProject, clusterOrSkip, fmtMs, getFresh, kubectl, runCleanups } from './_cluster.mjs';
 
 export { fmtMs };
 
@@ -29,17 +28,10 @@ export const MANUAL_STEPS = ['go build', 'docker build', 'docker push', 'edit YA
  * with each step's time and the total; `dispose()` deletes the namespace, temp folder and images.
  */
 export async function prepareManualFlow({ kubeconfig }) {
-  const registry = benchRegistry();
-  const dir = await mkdtemp(join(tmpdir(), 'devloop-bench-manual-'));
-  const ns = await benchNamespace(kubeconfig, 'manual');
-  let project;
-  const dispose = async () => {
-    await ns.remove();
-    if (project) await removeImages(project.repo);
-    await rm(dir, { recursive: true, force: true });
-  };
+  const cleanups = [];
+  const dispose = () => runCleanups(cleanups);
   try {
-    project = await exampleProject(dir, registry);
+    const { dir, ns, project } = await benchProject(kubeconfig, 'manual', cleanups);
     const app = join(dir, 'examples', 'hello', 'hello');
     const manifest = join(dir, 'examples', 'hello', 'k8s', 'hello.yaml');
     const template = await readFile(manifest, 'utf8');

@@ -12,11 +12,10 @@
  * Needs kubectl, dockerd, go and the cluster of ../shared/k8s (else: skipped, one line). Bounded: a
  * watchdog; deletes its namespaces, temp folder and local images.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchEnv, median, requireDist, startWatchdog, summarize } from './_support.mjs';
-import { benchNamespace, benchRegistry, breakdown, clusterOrSkip, exampleProject, removeImages, startDev, untilServed } from './_cluster.mjs';
+import { benchProject, breakdown, clusterOrSkip, runCleanups, startDev, untilServed } from './_cluster.mjs';
 import { describeManualRun, fmtMs, prepareManualFlow, summarizeManualFlow } from './manual-flow.mjs';
 
 const SAVES = Number(process.env.BENCH_SAVES ?? 3);
@@ -34,9 +33,7 @@ const BUILDERS = (process.env.BENCH_BUILDERS ?? 'oci,docker').split(',');
 requireDist('rebuild');
 const kubeconfig = await clusterOrSkip('rebuild');
 const cleanups = [];
-const cleanup = async () => {
-  for (const step of cleanups.reverse()) await step().catch(() => undefined);
-};
+const cleanup = () => runCleanups(cleanups);
 const stopWatchdog = startWatchdog('rebuild', 12, cleanup);
 
 try {
@@ -62,12 +59,7 @@ try {
 }
 
 async function measureDev(builder, manual) {
-  const dir = await mkdtemp(join(tmpdir(), 'devloop-bench-rebuild-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const ns = await benchNamespace(kubeconfig, 'rebuild');
-  cleanups.push(ns.remove);
-  const project = await exampleProject(dir, benchRegistry(), { builder });
-  cleanups.push(() => removeImages(project.repo));
+  const { dir, ns, project } = await benchProject(kubeconfig, 'rebuild', cleanups, { builder });
   const dev = startDev(dir, ['dev', '-n', ns.namespace, '-o', 'json', '--debounce', '50'], benchEnv({ ...project.env, KUBECONFIG: kubeconfig }));
   cleanups.push(() => dev.stop());
 

@@ -68,12 +68,17 @@ export async function resolveDestination(
   return chooseDestination(config.build.push, override, kubeContext);
 }
 
+/** The kubeconfig files kubectl reads: $KUBECONFIG's list, else ~/.kube/config. */
+export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  return env.KUBECONFIG ? env.KUBECONFIG.split(delimiter).filter(Boolean) : [join(env.HOME ?? homedir(), '.kube', 'config')];
+}
+
 /**
  * The kubeconfig's current context without loading @kubernetes/client-node (the heaviest module):
  * kubectl's merge rule, the first file in $KUBECONFIG that sets current-context wins.
  */
 export async function currentContextLight(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const files = env.KUBECONFIG ? env.KUBECONFIG.split(delimiter).filter(Boolean) : [join(env.HOME ?? homedir(), '.kube', 'config')];
+  const files = kubeconfigFiles(env);
   const { parse } = await import('yaml');
   for (const file of files) {
     try {

@@ -4,9 +4,9 @@
  * to ask — the host's. And the check that compiled binaries going into an image are for them.
  */
 import { open, readFile, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { kubeconfigFiles } from './load.js';
 import type { ArtifactConfig, BuildConfig, LoadedConfig } from '../config/types.js';
 import { DevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
@@ -78,7 +78,7 @@ export async function targetPlatforms(config: Pick<BuildConfig, 'platform'>, kub
  * context rewrites the file) and the configured context; no YAML parsing, no client.
  */
 async function kubeconfigIdentity(context: string): Promise<string> {
-  const files = (process.env.KUBECONFIG || join(homedir(), '.kube', 'config')).split(delimiter).filter(Boolean);
+  const files = kubeconfigFiles();
   const stamps = await Promise.all(files.map((f) => stat(f).then((s) => `${f}@${s.mtimeMs}`, () => `${f}@missing`)));
   return `${stamps.join(delimiter)}#${context}`;
 }

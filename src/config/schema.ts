@@ -15,21 +15,26 @@ const stringMap: Schema = { type: 'stringMap' };
 const port: Schema = { type: 'integer', min: 1, max: 65535 };
 const field = (schema: Schema, doc: string, extra: Omit<Field, 'schema' | 'doc'> = {}): Field => ({ schema, doc, ...extra });
 
+/** `command` of compile, custom builds and hooks: a shell string, or an argv list (run without a shell). */
+const commandSchema: Schema = { type: 'union', options: [str({ nonEmpty: true }), list(str())], expected: 'a command string or a list of arguments' };
+/** The `finish` of an object with a `command`: an empty argv list names nothing to run. */
+const rejectEmptyCommand = (value: Record<string, unknown>, ctx: CheckContext): Record<string, unknown> => {
+  if (Array.isArray(value.command) && value.command.length === 0) ctx.report(['command'], { message: 'must not be an empty list' });
+  return value;
+};
+
 const compileSchema: Schema = {
   type: 'object',
   fields: {
     command: field(
-      { type: 'union', options: [str({ nonEmpty: true }), list(str())], expected: 'a command string or a list of arguments' },
+      commandSchema,
       'array: run without a shell; string: run by /bin/sh -c',
       { required: true },
     ),
     inputs: field(list(str({ nonEmpty: true })), 'globs (relative to context) whose changes trigger a compile; empty: every non-ignored file', { default: [] }),
     env: field(stringMap, 'extra environment variables', { default: {} }),
   },
-  finish: (value, ctx) => {
-    if (Array.isArray(value.command) && value.command.length === 0) ctx.report(['command'], { message: 'must not be an empty list' });
-    return value;
-  },
+  finish: rejectEmptyCommand,
 };
 
 const dockerSchema: Schema = {
@@ -80,7 +85,7 @@ const customSchema: Schema = {
   type: 'object',
   fields: {
     command: field(
-      { type: 'union', options: [str({ nonEmpty: true }), list(str())], expected: 'a command string or a list of arguments' },
+      commandSchema,
       'your build script; array: run without a shell; string: run by /bin/sh -c; runs in the context',
       { required: true },
     ),
@@ -88,10 +93,7 @@ const customSchema: Schema = {
     env: field(stringMap, 'extra environment variables', { default: {} }),
     timeout: field({ type: 'duration' }, 'the build fails when the script runs longer', { default: '30m' }),
   },
-  finish: (value, ctx) => {
-    if (Array.isArray(value.command) && value.command.length === 0) ctx.report(['command'], { message: 'must not be an empty list' });
-    return value;
-  },
+  finish: rejectEmptyCommand,
 };
 
 const syncSchema: Schema = {
@@ -109,7 +111,7 @@ const hookSchema: Schema = {
   fields: {
     name: field(str({ nonEmpty: true }), 'shown in events and errors; default: where it is, e.g. deploy.after[0]'),
     command: field(
-      { type: 'union', options: [str({ nonEmpty: true }), list(str())], expected: 'a command string or a list of arguments' },
+      commandSchema,
       'array: run without a shell; string: run by sh -c (on the host, or in the container)',
       { required: true },
     ),
@@ -119,10 +121,7 @@ const hookSchema: Schema = {
     timeout: field({ type: 'duration' }, 'the hook fails when it runs longer', { default: '60s' }),
     nonFatal: field({ type: 'boolean' }, 'after hooks only: a failure is a warning, the iteration goes on', { default: false }),
   },
-  finish: (value, ctx) => {
-    if (Array.isArray(value.command) && value.command.length === 0) ctx.report(['command'], { message: 'must not be an empty list' });
-    return value;
-  },
+  finish: rejectEmptyCommand,
 };
 
 /** Container hooks must name an artifact of this config (deploy hooks have none of their own). */

@@ -106,15 +106,23 @@ export interface ChartDependency {
   repository: string;
 }
 
+/** A chart's Chart.yaml: its `name` ('' when none) and `dependencies`; undefined when unreadable or not YAML. */
+export function readChart(chart: string): { name: string; dependencies: ChartDependency[] } | undefined {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(resolve(chart, 'Chart.yaml'), 'utf8'), { maxAliasCount: MAX_ALIAS_COUNT });
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(doc)) return { name: '', dependencies: [] };
+  const name = typeof doc.name === 'string' ? doc.name : '';
+  const dependencies = Array.isArray(doc.dependencies) ? doc.dependencies.filter(isRecord).map((d) => ({ name: String(d.name ?? ''), repository: String(d.repository ?? '') })) : [];
+  return { name, dependencies };
+}
+
 /** `dependencies` of a chart's Chart.yaml (empty when unreadable). */
 export function chartDependencies(chart: string): ChartDependency[] {
-  try {
-    const doc: unknown = parse(readFileSync(resolve(chart, 'Chart.yaml'), 'utf8'), { maxAliasCount: MAX_ALIAS_COUNT });
-    if (!isRecord(doc) || !Array.isArray(doc.dependencies)) return [];
-    return doc.dependencies.filter(isRecord).map((d) => ({ name: String(d.name ?? ''), repository: String(d.repository ?? '') }));
-  } catch {
-    return [];
-  }
+  return readChart(chart)?.dependencies ?? [];
 }
 
 /** Every rendered-manifest input of the config (see the file comment). */

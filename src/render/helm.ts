@@ -3,13 +3,12 @@
  * prunes and deletes the output like any manifest). Chart dependencies are built with
  * `helm dependency build` when `charts/` lacks one or is older than what it is built from.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parse } from 'yaml';
 import type { HelmReleaseConfig, LoadedConfig } from '../config/types.js';
 import type { Emit } from '../events/bus.js';
 import { ConfigError, DevloopError } from '../errors.js';
-import { chartDependencies } from '../inputs/manifests.js';
+import { chartDependencies, readChart, type ChartDependency } from '../inputs/manifests.js';
 import { isAlwaysIgnored } from '../inputs/rules.js';
 import { parseManifests } from './parse.js';
 import { cachedHelmPath, findExecutable, runTool, shownPath } from './tools.js';
@@ -38,8 +37,7 @@ export function helmTemplateArgs(release: HelmReleaseConfig, configDir: string, 
  * them, or an archive there is older than Chart.yaml or (for `file://` ones) a file of the
  * dependency's folder.
  */
-export function dependenciesStale(chart: string): boolean {
-  const dependencies = chartDependencies(chart);
+export function dependenciesStale(chart: string, dependencies: readonly ChartDependency[] = chartDependencies(chart)): boolean {
   if (dependencies.length === 0) return false;
   let entries: string[];
   try {
@@ -69,8 +67,8 @@ export async function renderHelmReleases(loaded: LoadedConfig, namespace: string
   for (const [index, release] of releases.entries()) {
     const chart = resolve(loaded.dir, release.chart);
     const shown = shownPath(chart, loaded.dir);
-    const chartName = readChartName(chart);
-    if (chartName === undefined) {
+    const chartFile = readChart(chart);
+    if (chartFile === undefined) {
       throw new ConfigError('HELM_CHART_NOT_FOUND', `deploy.helm.releases[${index}].chart: ${shown} has no readable Chart.yaml`, {
         hint: `chart is a local chart folder relative to ${loaded.dir}`,
       });
@@ -83,7 +81,8 @@ export async function renderHelmReleases(loaded: LoadedConfig, namespace: string
       }
     });
     helm ??= findHelm(binary, loaded.dir);
-    if (dependenciesStale(chart)) {
+    const chartName = chartFile.name;
+    if (dependenciesStale(chart, chartFile.dependencies)) {
       emit?.({ type: 'progress', stage: 'render', message: `helm dependency build ${shown}` });
       const built = await runTool(helm, ['dependency', 'build', chart], { cwd: loaded.dir, signal, what: `helm dependency build ${shown}` });
       if (built.exitCode !== 0) {
@@ -142,16 +141,6 @@ export function helmErrorLine(stderr: readonly string[], chartName: string, char
 
 function chartPath(path: string, chartName: string, chartShown: string): string {
   return path.startsWith(`${chartName}/`) ? `${chartShown}/${path.slice(chartName.length + 1)}` : path;
-}
-
-function readChartName(chart: string): string | undefined {
-  try {
-    const doc: unknown = parse(readFileSync(join(chart, 'Chart.yaml'), 'utf8'));
-    const name = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).name : undefined;
-    return typeof name === 'string' && name !== '' ? name : '';
-  } catch {
-    return undefined;
-  }
 }
 
 function mtime(path: string): number {

@@ -9,11 +9,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { devloop, killAll, portClosed, stackLines, startDevloop, type CliEvent, type RunningCli } from '../e2e/support.js';
 import { freePort } from '../support/services.js';
-import { clusterPresent, get, labeled, openCluster, shellApp, until, type Cluster, type ShellApp } from './support.js';
+import { clusterPresent, get, iteration, labeled, openCluster, shellApp, startDevServing, until, type Cluster, type ShellApp } from './support.js';
 
 const present = await clusterPresent();
 
-const iteration = (status: string, n: number) => (e: CliEvent) => e.type === 'iteration' && e.status === status && e.n === n;
 
 /** Events of iteration n, from its start to its end. */
 function eventsOf(cli: RunningCli, n: number): CliEvent[] {
@@ -35,10 +34,7 @@ describe.skipIf(!present)('devloop dev on a real cluster', () => {
     localPort = await freePort();
     app = await shellApp('dev', { extraConfig: `portForward:\n  - {resource: service/web, port: 80, localPort: ${localPort}}\n` });
     env = { ...cluster.env, ...app.env };
-    dev = startDevloop(app.dir, ['dev', '-n', cluster.namespace, '-o', 'json', '--debounce', '150'], env);
-    await dev.waitFor(iteration('ok', 1), 180_000);
-    const ready = await dev.waitFor((e) => e.type === 'forward' && e.status === 'ready', 30_000);
-    url = `http://127.0.0.1:${Number(ready.localPort)}`;
+    ({ dev, url } = await startDevServing(app.dir, ['-n', cluster.namespace, '--debounce', '150'], env));
   }, 240_000);
   afterAll(async () => {
     await killAll();

@@ -7,12 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { killAll, startDevloop, type CliEvent, type RunningCli } from '../e2e/support.js';
+import { killAll, type RunningCli } from '../e2e/support.js';
 import { freePort } from '../support/services.js';
-import { clusterPresent, get, openCluster, shellApp, until, type Cluster, type ShellApp } from './support.js';
+import { clusterPresent, get, iteration, openCluster, shellApp, startDevServing, until, type Cluster, type ShellApp } from './support.js';
 
 const present = await clusterPresent();
-const iteration = (status: string, n: number) => (e: CliEvent) => e.type === 'iteration' && e.status === status && e.n === n;
 
 describe.skipIf(!present)('the forward during a rollout on a real cluster', () => {
   let cluster: Cluster;
@@ -33,10 +32,7 @@ describe.skipIf(!present)('the forward during a rollout on a real cluster', () =
         .replace('terminationGracePeriodSeconds: 2', 'terminationGracePeriodSeconds: 45')
         .replace('          image: web\n', '          image: web\n          lifecycle: {preStop: {exec: {command: [sleep, "30"]}}}\n'),
     );
-    dev = startDevloop(app.dir, ['dev', '-n', cluster.namespace, '-o', 'json', '--debounce', '100'], { ...cluster.env, ...app.env });
-    await dev.waitFor(iteration('ok', 1), 180_000);
-    const ready = await dev.waitFor((e) => e.type === 'forward' && e.status === 'ready', 30_000);
-    url = `http://127.0.0.1:${Number(ready.localPort)}`;
+    ({ dev, url } = await startDevServing(app.dir, ['-n', cluster.namespace, '--debounce', '100'], { ...cluster.env, ...app.env }));
   }, 240_000);
   afterAll(async () => {
     await killAll();

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { copyFromRepo, devloop, killAll, ROOT, stackLines, startDevloop, tempDir, type CliEvent, type RunningCli } from '../e2e/support.js';
 import { busyboxBaseImage, servicesRequired, testRegistry } from '../support/services.js';
 import { cachedHelmPath, findExecutable } from '../../src/render/tools.js';
-import { clusterPresent, isReady, labeled, livePods, openCluster, removeRepoImages, until, type Cluster } from './support.js';
+import { clusterPresent, isReady, iteration, labeled, livePods, openCluster, removeRepoImages, until, type Cluster } from './support.js';
 
 const present = await clusterPresent();
 const kustomizeTool = findExecutable('kubectl', ROOT) ?? findExecutable('kustomize', ROOT);
@@ -31,7 +31,6 @@ async function installHelm(): Promise<string> {
   return target;
 }
 
-const iteration = (status: string, n: number) => (e: CliEvent) => e.type === 'iteration' && e.status === status && e.n === n;
 const isEnd = (n: number) => (e: CliEvent) => e.type === 'iteration' && e.n === n && e.status !== 'start';
 function eventsOf(cli: RunningCli, n: number): CliEvent[] {
   const start = cli.events.findIndex(iteration('start', n));

@@ -11,11 +11,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
-import { devloop, killAll, startDevloop, tempDir, type CliEvent, type RunningCli } from '../e2e/support.js';
+import { devloop, killAll, servicesPresent, tempDir, type CliEvent, type RunningCli } from '../e2e/support.js';
 import { busyboxBaseImage, freePort, testRegistry } from '../support/services.js';
 import { unsupervisedCommand } from '../../src/sync/supervisor.js';
-import { clusterPresent, get, isReady, livePods, openCluster, removeRepoImages, until, type Cluster } from './support.js';
-import { servicesPresent } from '../e2e/support.js';
+import { clusterPresent, get, isReady, livePods, openCluster, removeRepoImages, startDevServing, until, webManifests, type Cluster } from './support.js';
 
 const present = (await clusterPresent()) && (await servicesPresent({ docker: true, go: true }));
 
@@ -47,31 +46,7 @@ async function goProject(dir: string, base: string, localPort: number): Promise<
   await writeFile(join(dir, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nCOPY bin/app /app\nENTRYPOINT ["/app"]\n');
   await writeFile(
     join(dir, 'k8s', 'app.yaml'),
-    `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, labels: {app: web}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 2
-      containers:
-        - name: web
-          image: web
-          ports: [{name: http, containerPort: 8080}]
-          readinessProbe:
-            httpGet: {path: /, port: http}
-            periodSeconds: 1
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
-`,
+    webManifests({ replicas: 2, readinessPath: '/' }),
   );
   await writeFile(
     join(dir, 'devloop.yaml'),
@@ -135,10 +110,7 @@ describe.skipIf(!present)('live update on a real cluster', () => {
     await goProject(project.dir, base, localPort);
     repo = `${registry}/devloop-cluster-live-${randomBytes(3).toString('hex')}`;
     env = { ...cluster.env, DEVLOOP_DEFAULT_REPO: repo };
-    dev = startDevloop(project.dir, ['dev', '-n', cluster.namespace, '-o', 'json'], env);
-    await dev.waitFor((e) => e.type === 'iteration' && e.n === 1 && e.status === 'ok', 180_000);
-    const ready = await dev.waitFor((e) => e.type === 'forward' && e.status === 'ready', 30_000);
-    url = `http://127.0.0.1:${Number(ready.localPort)}`;
+    ({ dev, url } = await startDevServing(project.dir, ['-n', cluster.namespace], env));
   }, 240_000);
   afterAll(async () => {
     await killAll();

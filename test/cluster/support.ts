@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { busyboxBaseImage, testRegistry } from '../support/services.js';
-import { servicesPresent, tempDir } from '../e2e/support.js';
+import { servicesPresent, startDevloop, tempDir, type CliEvent, type RunningCli } from '../e2e/support.js';
 
 /** The cluster's kubeconfig, or undefined (test/cluster/global-setup.ts printed why the suite is skipped). */
 export const kubeconfigPath = process.env.DEVLOOP_TEST_KUBECONFIG || undefined;
@@ -112,6 +112,52 @@ export interface ShellAppOptions {
 }
 
 /**
+ * Deployment + Service `web` for an image `web` serving on 8080 (port `http`; the Service maps 80 to it),
+ * 2 s grace, readiness probed every second on `readinessPath`.
+ */
+export function webManifests(options: { replicas: number; readinessPath: string }): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: ${options.replicas}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+        - name: web
+          image: web
+          ports: [{name: http, containerPort: 8080}]
+          readinessProbe:
+            httpGet: {path: ${options.readinessPath}, port: http}
+            periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+`;
+}
+
+/** Matches the `iteration` event of iteration `n` with `status` (start, ok, error). */
+export const iteration = (status: string, n: number) => (e: CliEvent) => e.type === 'iteration' && e.status === status && e.n === n;
+
+/**
+ * `devloop dev` with `args` in `dir` (JSON events): resolves once iteration 1 is ok and a forward is
+ * ready, with the forward's URL.
+ */
+export async function startDevServing(dir: string, args: string[], env: Record<string, string>): Promise<{ dev: RunningCli; url: string }> {
+  const dev = startDevloop(dir, ['dev', ...args, '-o', 'json'], env);
+  await dev.waitFor(iteration('ok', 1), 180_000);
+  const ready = await dev.waitFor((e) => e.type === 'forward' && e.status === 'ready', 30_000);
+  return { dev, url: `http://127.0.0.1:${Number(ready.localPort)}` };
+}
+
+/**
  * A project with one docker artifact `web`: busybox httpd serving `www/` on 8080 (readiness probe on
  * `/version`, 2 s grace, exits on SIGTERM), printing `starting <pod> version=<www/version>` at start and one line per
  * request; `www/public/**` syncs to /www/public. Deployment + Service `web` (port 80 → 8080).
@@ -137,31 +183,7 @@ CMD ["sh", "-c", "echo starting $HOSTNAME version=$(cat /www/version); httpd -f 
   );
   await writeFile(
     join(dir, 'k8s', 'app.yaml'),
-    `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, labels: {app: web}}
-spec:
-  replicas: ${options.replicas ?? 1}
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 2
-      containers:
-        - name: web
-          image: web
-          ports: [{name: http, containerPort: 8080}]
-          readinessProbe:
-            httpGet: {path: /version, port: http}
-            periodSeconds: 1
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
-${options.extraManifests ? `---\n${options.extraManifests}` : ''}`,
+    `${webManifests({ replicas: options.replicas ?? 1, readinessPath: '/version' })}${options.extraManifests ? `---\n${options.extraManifests}` : ''}`,
   );
   await writeFile(
     join(dir, 'devloop.yaml'),

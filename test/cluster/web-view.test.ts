@@ -8,16 +8,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { killAll, ROOT, startDevloop, type CliEvent, type RunningCli } from '../e2e/support.js';
+import { killAll, ROOT, startDevloop, type RunningCli } from '../e2e/support.js';
 import { freePort, testRegistry } from '../support/services.js';
 import { CHROMIUM, chromiumPresent, launchChromium, rowCells, type Browser } from '../support/chromium.js';
-import { clusterPresent, get, openCluster, shellApp, type Cluster, type ShellApp } from './support.js';
+import { clusterPresent, get, iteration, openCluster, shellApp, type Cluster, type ShellApp } from './support.js';
 
 const present = await clusterPresent();
 const chromium = chromiumPresent();
 if (present && !chromium) console.log(`test/cluster/web-view: skipped, no chromium at ${CHROMIUM} (DEVLOOP_TEST_CHROMIUM names another)`);
 
-const iteration = (status: string, n: number) => (e: CliEvent) => e.type === 'iteration' && e.status === status && e.n === n;
 const segments = (n: number): string => `[...document.querySelectorAll('#timeline g.bar.ok[data-n="${n}"] rect.segment')].map((r) => r.dataset.stage)`;
 const logLines = `[...document.querySelectorAll('#logs .line')].map((l) => l.textContent)`;
 

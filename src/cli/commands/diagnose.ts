@@ -3,9 +3,6 @@
  * what it needs answers (Docker, registries), plus per-artifact input counts and hashing time.
  * Unreachable dependencies are the report, not a failure: exit 0 unless the config is bad.
  */
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { CommandContext } from '../context.js';
 import type { ArtifactConfig, DevloopConfig } from '../../config/types.js';
 import type { DiagnoseEvent } from '../../events/types.js';
@@ -37,11 +34,8 @@ function registryHosts(config: DevloopConfig): string[] {
 async function checkKube(config: DevloopConfig): Promise<Pick<DiagnoseEvent, 'kube' | 'kubeError'>> {
   try {
     const { kubeClientForConfig } = await import('../../kube/client.js');
+    // Without any kubeconfig this throws KUBECONFIG_MISSING (kube/client.ts), reported as kubeError.
     const client = await kubeClientForConfig(config);
-    // Without any kubeconfig, client-node invents "loaded-context" → http://localhost:8080: that is no context.
-    if (client.contextName === 'loaded-context' && !process.env.KUBECONFIG && !existsSync(join(homedir(), '.kube', 'config'))) {
-      return { kube: null, kubeError: 'no kubeconfig found ($KUBECONFIG unset, no ~/.kube/config)' };
-    }
     return { kube: { context: client.contextName, server: client.server, namespace: client.namespace } };
   } catch (error) {
     return { kube: null, kubeError: firstLine((error as Error).message) };
