@@ -186,9 +186,10 @@ export function plan(input: PlanInput): Plan {
   const mattering: FileChange[] = [];
 
   for (const change of dedupe(input.changes)) {
-    const fromConfig = relativeInside(input.configDir, change.path);
+    // Relative to the config folder, `../…` outside it: manifest inputs may lie there too (a kustomize base at ../shared-base).
+    const fromConfig = posix.relative(input.configDir, change.path);
     const matters = (): void => {
-      changed.add(fromConfig ?? posix.relative(input.configDir, change.path));
+      changed.add(fromConfig);
       if (mattering.at(-1) !== change) mattering.push(change);
     };
     if (change.path === input.configFile) {
@@ -196,10 +197,8 @@ export function plan(input: PlanInput): Plan {
       matters();
       continue;
     }
-    // Manifest inputs may lie outside the config folder (a kustomize base at ../shared-base).
-    const manifestRel = fromConfig ?? posix.relative(input.configDir, change.path);
-    if (change.kind !== 'deleteDir' && input.isManifest(manifestRel)) {
-      manifestFiles.push(manifestRel);
+    if (change.kind !== 'deleteDir' && input.isManifest(fromConfig)) {
+      manifestFiles.push(fromConfig);
       matters();
     }
     for (const rules of input.artifacts) {
@@ -343,12 +342,6 @@ function dedupe(changes: FileChange[]): FileChange[] {
     last.set(change.path, change);
   }
   return [...last.values()];
-}
-
-function relativeInside(root: string, path: string): string | undefined {
-  const rel = posix.relative(root, path);
-  if (rel === '' || rel === '..' || rel.startsWith('../') || posix.isAbsolute(rel)) return undefined;
-  return rel;
 }
 
 function selfWriteNote(files: string[]): string {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
 import { createChangeClassifier } from '../inputs/index.js';
-import { isManifestInput, manifestInputs } from '../inputs/manifests.js';
+import { isManifestInput, manifestInputs, type ManifestInputs } from '../inputs/manifests.js';
 import { compileSyncRules } from '../sync/map.js';
 import type { ArtifactRules } from './index.js';
 
@@ -23,10 +23,9 @@ export function artifactRules(artifact: ArtifactConfig): ArtifactRules {
 
 /**
  * Matcher for the config's manifest globs (relative to the config folder) and the files its
- * kustomizations and charts are rendered from (read from disk now: build a new one per batch).
+ * kustomizations and charts are rendered from (read from disk now unless given: build a new one per batch).
  */
-export function manifestMatcher(loaded: LoadedConfig): (relPath: string) => boolean {
+export function manifestMatcher(loaded: LoadedConfig, rendered: ManifestInputs = manifestInputs(loaded)): (relPath: string) => boolean {
   const matchers = loaded.config.manifests.map((glob) => picomatch(glob.replace(/^\.\//, ''), { dot: true }));
-  const rendered = manifestInputs(loaded);
   return (rel) => matchers.some((m) => m(rel)) || isManifestInput(rendered, join(loaded.dir, rel));
 }

@@ -53,7 +53,6 @@ export async function runDev(ctx: DevContext, options: DevOptions, stages: DevSt
     builds: new Map(),
     running: false,
     noSync: new Set(),
-    syncedSinceBuild: new Set(),
     n: 0,
     rescope: false,
     writes: new WriteObserver(),

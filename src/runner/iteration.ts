@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/types.js';
 import { collectStageDurations, reportFailure } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
-import { manifestInputFolders, manifestInputs } from '../inputs/manifests.js';
+import { manifestInputFolders, manifestInputs, type ManifestInputs } from '../inputs/manifests.js';
 import {
   isEmptyPlan,
   plan,
@@ -45,7 +45,6 @@ export interface LoopState {
   running: boolean;
   /** Fact for the planner: these artifacts' containers cannot take a sync. */
   noSync: Set<string>;
-  syncedSinceBuild: Set<string>;
   n: number;
   /** The watcher must be rebuilt after this iteration (config reloaded). */
   rescope: boolean;
@@ -55,7 +54,7 @@ export interface LoopState {
   selfWrites: SelfWriteState;
   /** Changes the last plan held back (a self-write loop); they join the next batch. */
   held: FileChange[];
-  /** Live update: supervised artifacts, what was synced since each build, which containers hold it. */
+  /** Live update: supervised artifacts, what was synced since each build (the planner's `syncedSinceBuild`), which containers hold it. */
   live: LiveUpdates;
 }
 
@@ -75,7 +74,8 @@ export interface Loop {
 }
 
 export function rulesFor(loaded: LoadedConfig): Pick<LoopState, 'rules' | 'isManifest' | 'manifestFolders'> {
-  return { rules: loaded.config.build.artifacts.map(artifactRules), isManifest: manifestMatcher(loaded), manifestFolders: manifestFolderKey(loaded) };
+  const rendered = manifestInputs(loaded);
+  return { rules: loaded.config.build.artifacts.map(artifactRules), isManifest: manifestMatcher(loaded, rendered), manifestFolders: manifestFolderKey(rendered) };
 }
 
 export function stageContext(loop: Loop): StageContext {
@@ -146,7 +146,7 @@ function planInputs(state: LoopState): Omit<PlanInput, 'changes'> {
 function planState(state: LoopState): PlanState {
   return {
     noSync: state.noSync,
-    syncedSinceBuild: state.syncedSinceBuild,
+    syncedSinceBuild: state.live.syncedSinceBuild(),
     changedDuringLast: state.writes.changedDuringLast(),
     selfWrites: state.selfWrites,
     built: new Set(state.builds.keys()),
@@ -173,7 +173,6 @@ async function execute(loop: Loop, decided: Plan): Promise<void> {
     const outcome = await stages.build(ctx, builds);
     for (const result of outcome.results) {
       state.builds.set(result.image, result);
-      state.syncedSinceBuild.delete(result.image);
       state.live.built(result.image);
     }
     if (outcome.failure !== undefined) throw outcome.failure;
@@ -219,7 +218,6 @@ async function sync(loop: Loop, ctx: StageContext, action: SyncAction): Promise<
     ctx.emit({ type: 'notice', level: 'warn', message: `${failure.message}; rebuilding ${action.image} instead from now on`, hint: failure.hint });
     return false;
   }
-  state.syncedSinceBuild.add(action.image);
   const { copy, remove } = job.action;
   // Restart where something was copied: every container, or the ones that lacked earlier syncs.
   const current = job.catchUp!.current;
@@ -260,14 +258,16 @@ async function reload(loop: Loop): Promise<void> {
 function refreshManifestInputs(state: LoopState): void {
   const { deploy } = state.loaded.config;
   if (deploy.kustomize.paths.length === 0 && deploy.helm.releases.length === 0) return;
-  state.isManifest = manifestMatcher(state.loaded);
-  const folders = manifestFolderKey(state.loaded);
+  // Read once for both: the kustomization tree is parsed from disk, synchronously.
+  const rendered = manifestInputs(state.loaded);
+  state.isManifest = manifestMatcher(state.loaded, rendered);
+  const folders = manifestFolderKey(rendered);
   if (folders !== state.manifestFolders) {
     state.manifestFolders = folders;
     state.rescope = true;
   }
 }
 
-function manifestFolderKey(loaded: LoadedConfig): string {
-  return JSON.stringify(manifestInputFolders(manifestInputs(loaded)));
+function manifestFolderKey(rendered: ManifestInputs): string {
+  return JSON.stringify(manifestInputFolders(rendered));
 }

@@ -42,6 +42,11 @@ export class LiveUpdates {
     this.stale.delete(image);
   }
 
+  /** Artifacts with files synced since their last build: a pod restart (a redeploy) would lose them. */
+  syncedSinceBuild(): ReadonlySet<string> {
+    return new Set(this.ops.keys());
+  }
+
   /** Config reloaded: what can be supervised is asked again. */
   reset(): void {
     this.warned.clear();
@@ -85,9 +90,7 @@ export class LiveUpdates {
 
   /** What a sync sends to containers that may lack earlier syncs: every op since the build, this one's included. */
   catchUp(image: string, copy: readonly SyncCopy[], remove: readonly SyncRemove[]): NonNullable<SyncRequest['catchUp']> {
-    const ops = new Map(this.ops.get(image));
-    for (const r of remove) ops.set(r.path, { remove: r });
-    for (const c of copy) ops.set(c.path, { copy: c });
+    const ops = record(new Map(this.ops.get(image)), copy, remove);
     const current = this.current.get(image) ?? new Set();
     return {
       copy: [...ops.values()].flatMap((op) => ('copy' in op ? [op.copy] : [])),
@@ -98,10 +101,7 @@ export class LiveUpdates {
 
   /** A sync reached `targets`: they hold every op now. */
   synced(image: string, copy: readonly SyncCopy[], remove: readonly SyncRemove[], targets: readonly RunningContainer[]): void {
-    let ops = this.ops.get(image);
-    if (!ops) this.ops.set(image, (ops = new Map()));
-    for (const r of remove) ops.set(r.path, { remove: r });
-    for (const c of copy) ops.set(c.path, { copy: c });
+    this.ops.set(image, record(this.ops.get(image) ?? new Map(), copy, remove));
     this.current.set(image, new Set(targets.map((t) => t.containerId)));
     this.stale.delete(image);
   }
@@ -130,7 +130,13 @@ export class LiveUpdates {
     }
     return found;
   }
+}
 
+/** Adds a sync's removals, then its copies, to `ops` (the last op per container path wins); returns `ops`. */
+function record(ops: Map<string, Op>, copy: readonly SyncCopy[], remove: readonly SyncRemove[]): Map<string, Op> {
+  for (const r of remove) ops.set(r.path, { remove: r });
+  for (const c of copy) ops.set(c.path, { copy: c });
+  return ops;
 }
 
 /**

@@ -95,8 +95,13 @@ export async function runningContainers(kube: KubeClient, namespaces: string[], 
  * Only its folder is resolved: a file that is itself a symlink is sent as a link, never followed.
  */
 export async function checkSyncSources(context: string, copies: readonly Pick<SyncCopy, 'local'>[]): Promise<void> {
+  // Each folder once: a catch-up repeats this sync's files, and many files share a folder.
+  const checked = new Set<string>();
   for (const { local } of copies) {
-    const inside = await resolveInside(context, posix.dirname(local));
+    const folder = posix.dirname(local);
+    if (checked.has(folder)) continue;
+    checked.add(folder);
+    const inside = await resolveInside(context, folder);
     if (inside.ok || inside.reason === 'missing') continue; // a file deleted since the save: tar reports it
     const shown = posix.relative(context, local) || local;
     const link = inside.reason === 'path' ? '' : ` through the symlink "${inside.link}"`;
