@@ -35,27 +35,40 @@ export function collectStageDurations(bus: EventBus): { stages: StageDuration[];
 /** What stages receive: just the ability to emit. */
 export type Emit = (body: DevloopEventBody) => void;
 
+/** A stage that started: the caller says when it ends (`timedStage` when it is one function). */
+export interface StageTimer {
+  end(): void;
+  /** Emits the error and returns the failure, marked with this stage when it has none. */
+  fail(error: unknown): DevloopError;
+}
+
+export function startStage(emit: Emit, stage: StageName, artifact: string | undefined): StageTimer {
+  const started = performance.now();
+  const duration = (): number => Math.round(performance.now() - started);
+  emit({ type: 'stage', stage, artifact, status: 'start' });
+  return {
+    end: () => emit({ type: 'stage', stage, artifact, status: 'end', durationMs: duration() }),
+    fail: (error) => {
+      const failure = toDevloopError(error);
+      failure.stage ??= stage;
+      emit({ type: 'stage', stage, artifact, status: 'error', durationMs: duration() });
+      return failure;
+    },
+  };
+}
+
 /**
  * Runs `work` as one stage: emits start, then end with its duration, or error and rethrows.
  * Returns the work's result.
  */
-export async function timedStage<T>(
-  emit: Emit,
-  stage: StageName,
-  artifact: string | undefined,
-  work: () => Promise<T>,
-): Promise<T> {
-  const started = performance.now();
-  emit({ type: 'stage', stage, artifact, status: 'start' });
+export async function timedStage<T>(emit: Emit, stage: StageName, artifact: string | undefined, work: () => Promise<T>): Promise<T> {
+  const timer = startStage(emit, stage, artifact);
   try {
     const result = await work();
-    emit({ type: 'stage', stage, artifact, status: 'end', durationMs: Math.round(performance.now() - started) });
+    timer.end();
     return result;
   } catch (error) {
-    const failure = toDevloopError(error);
-    failure.stage ??= stage;
-    emit({ type: 'stage', stage, artifact, status: 'error', durationMs: Math.round(performance.now() - started) });
-    throw failure;
+    throw timer.fail(error);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { BuildResult } from '../build/types.js';
 import type { ArtifactConfig, LoadedConfig } from '../config/types.js';
-import { timedStage, type Emit } from '../events/bus.js';
+import { startStage, timedStage, type Emit, type StageTimer } from '../events/bus.js';
 import { DevloopError, toDevloopError } from '../errors.js';
 import type { ForwardInfo } from '../forward/index.js';
 import type { HookRun, HookWhen } from '../hooks/index.js';
@@ -54,6 +54,14 @@ export interface SyncJob {
   namespaces: string[];
   /** What containers that lack earlier syncs get instead (everything synced since the build). */
   catchUp?: SyncRequest['catchUp'];
+  /** Live update: restart the process where files went; `ended` ends the forwards' connections to those containers. */
+  restart?: { timeoutMs: number; ended?: (targets: readonly RunningContainer[]) => void };
+}
+
+export interface SyncedContainers {
+  targets: RunningContainer[];
+  /** Live update: a new process exited (the files are in place all the same). */
+  restartFailure?: DevloopError;
 }
 
 export interface DevForwards {
@@ -72,12 +80,15 @@ export interface DevStages {
   beginSession(ctx: StageContext): Promise<void>;
   /** Builds these artifacts (only these; compile per entry). */
   build(ctx: StageContext, builds: readonly PlannedBuild[]): Promise<BuildOutcome>;
-  /** Copies the action's files into the running containers, which it returns. Throws `SYNC_UNAVAILABLE` (the containers cannot take a sync) or `SYNC_NO_CONTAINERS`. */
-  sync(ctx: StageContext, job: SyncJob): Promise<RunningContainer[]>;
+  /**
+   * Copies the action's files into the running containers, which it returns; with `job.restart`
+   * (live update) restarts the process in each container that got files and waits until it listens
+   * again (`restartFailure`: RESTART_CRASHED with its log lines when it exits). Throws
+   * `SYNC_UNAVAILABLE` (the containers cannot take a sync) or `SYNC_NO_CONTAINERS`.
+   */
+  sync(ctx: StageContext, job: SyncJob): Promise<SyncedContainers>;
   /** Live update: runs the artifact's compile step; returns the files it wrote that `rules` with `restart: true` cover. */
   liveCompile(ctx: StageContext, artifact: ArtifactConfig, rules: readonly CompiledSyncRule[]): Promise<SyncCopy[]>;
-  /** Live update: restarts the supervised process in these containers, waits until it listens again; `RESTART_CRASHED` with its log lines if it exits. */
-  restart(ctx: StageContext, image: string, targets: readonly RunningContainer[], options: { timeoutMs: number; ended?: (targets: readonly RunningContainer[]) => void }): Promise<void>;
   /** What a built image runs and whether it has /bin/sh (read from its registry). */
   imageProcess(ctx: StageContext, build: BuildResult): Promise<ImageProcess>;
   /** Follows this session's pods; `listener` gets them after every change. */
@@ -120,11 +131,23 @@ export const realDevStages: DevStages = {
     }
   },
 
-  async sync(ctx, { artifact, build, action, namespaces, catchUp }) {
+  async sync(ctx, { artifact, build, action, namespaces, catchUp, restart }) {
     const { syncToPods } = await import('../sync/index.js');
     const { kube, signal, emit } = ctx;
-    return timedStage(emit, 'sync', action.image, async () => {
-      const outcome = await syncToPods({ kube, signal, build, context: artifact.context, namespaces, labelSelector: selectorOf(ctx), copy: action.copy, remove: action.remove, catchUp });
+    const started = Date.now();
+    const syncing = startStage(emit, 'sync', action.image);
+    // A live update copies and restarts in one exec per container: the restart stage starts when
+    // the first container has its files (its forwarded connections end then, and once more after).
+    let restarting: StageTimer | undefined;
+    const copied = (target: RunningContainer): void => {
+      restart?.ended?.([target]);
+      if (restarting) return;
+      syncing.end();
+      restarting = startStage(emit, 'restart', action.image);
+    };
+    try {
+      const request = { kube, signal, build, context: artifact.context, namespaces, labelSelector: selectorOf(ctx), copy: action.copy, remove: action.remove, catchUp };
+      const outcome = await syncToPods(restart ? { ...request, restart: { timeoutMs: restart.timeoutMs, copied } } : request);
       if (outcome.containers.length === 0) {
         throw new DevloopError('SYNC_NO_CONTAINERS', `no running container of ${action.image} (this session, current image) to copy ${outcome.files} file(s) into`, {
           hint: 'the next save rebuilds and deploys it; press r to do that now',
@@ -134,8 +157,21 @@ export const realDevStages: DevStages = {
       const since = catchUp ? catchUp.copy.length + catchUp.remove.length : 0;
       const caughtUp = lacking > 0 && since > outcome.files ? `; all ${since} synced since the build into ${lacking} container(s) that lacked them` : '';
       emit({ type: 'progress', stage: 'sync', artifact: action.image, message: `${outcome.files} file(s) into ${outcome.containers.length} container(s)${caughtUp}` });
-      return outcome.targets;
-    });
+      if (!restarting) {
+        syncing.end();
+        return { targets: outcome.targets };
+      }
+      const restarted = outcome.restarts.map((r) => r.target);
+      restart?.ended?.(restarted);
+      const { restartFailure } = await import('./live-update.js');
+      const failure = await restartFailure(kube, action.image, outcome.restarts, { emit, sinceMs: started });
+      if (failure) return { targets: outcome.targets, restartFailure: restarting.fail(failure) };
+      emit({ type: 'progress', stage: 'restart', artifact: action.image, message: `restarted the process in ${restarted.length} container(s)` });
+      restarting.end();
+      return { targets: outcome.targets };
+    } catch (error) {
+      throw (restarting ?? syncing).fail(error);
+    }
   },
 
   async liveCompile(ctx, artifact, rules) {
@@ -144,11 +180,6 @@ export const realDevStages: DevStages = {
     const started = Date.now();
     await timedStage(ctx.emit, 'compile', artifact.image, () => runCompile({ artifact, emit: ctx.emit, signal: ctx.signal }));
     return compiledOutputs(artifact.context, rules, started);
-  },
-
-  async restart(ctx, image, targets, options) {
-    const { restartProcesses } = await import('./live-update.js');
-    await timedStage(ctx.emit, 'restart', image, () => restartProcesses(ctx.kube, image, targets, { emit: ctx.emit, signal: ctx.signal, ...options }));
   },
 
   async imageProcess(ctx, build) {

@@ -25,7 +25,7 @@ import {
 } from '../plan/index.js';
 import { artifactRules, manifestMatcher } from '../plan/rules.js';
 import type { DevContext } from './dev.js';
-import type { DevStages, StageContext, SyncJob } from './dev-stages.js';
+import type { DevStages, StageContext, SyncedContainers, SyncJob } from './dev-stages.js';
 import type { DeployOutcome } from './pipeline.js';
 import type { WriteObserver } from './write-observer.js';
 import type { LiveUpdates } from './live-update.js';
@@ -198,7 +198,7 @@ async function sync(loop: Loop, ctx: StageContext, action: SyncAction): Promise<
   // The planner syncs only built and deployed artifacts of the current config.
   if (!build || !artifact) throw new DevloopError('INTERNAL', `planned a sync for ${action.image}, which has no build`);
   let job: SyncJob = { artifact, build, builds: [...state.builds.values()], action, namespaces: namespacesOf(state) };
-  let targets: RunningContainer[];
+  let synced: SyncedContainers;
   try {
     if (action.compile) {
       // Live update of compiled code: compile, then copy what it wrote that the restart rules cover.
@@ -208,8 +208,9 @@ async function sync(loop: Loop, ctx: StageContext, action: SyncAction): Promise<
     }
     // Containers that lack earlier syncs (restarted, new pods) get everything since the build.
     job = { ...job, catchUp: state.live.catchUp(action.image, job.action.copy, job.action.remove) };
+    if (action.restart) job = { ...job, restart: { timeoutMs: loop.statusCheckTimeoutMs ?? state.loaded.config.deploy.statusCheck.timeout, ended: loop.restarted } };
     await stages.syncHooks(ctx, job, 'before');
-    targets = await stages.sync(ctx, job);
+    synced = await stages.sync(ctx, job);
   } catch (error) {
     const failure = toDevloopError(error);
     if (failure.code === 'SYNC_NO_CONTAINERS') state.running = false; // the next plan builds and deploys instead
@@ -218,14 +219,9 @@ async function sync(loop: Loop, ctx: StageContext, action: SyncAction): Promise<
     ctx.emit({ type: 'notice', level: 'warn', message: `${failure.message}; rebuilding ${action.image} instead from now on`, hint: failure.hint });
     return false;
   }
-  const { copy, remove } = job.action;
-  // Restart where something was copied: every container, or the ones that lacked earlier syncs.
-  const current = job.catchUp!.current;
-  const changed = copy.length + remove.length > 0 ? targets : targets.filter((t) => !current(t));
-  state.live.synced(action.image, copy, remove, targets);
-  if (action.restart && changed.length > 0) {
-    await stages.restart(ctx, action.image, changed, { timeoutMs: loop.statusCheckTimeoutMs ?? state.loaded.config.deploy.statusCheck.timeout, ended: loop.restarted });
-  }
+  // The files are in place also when a restarted process exited: the next save copies only what changes then.
+  state.live.synced(action.image, job.action.copy, job.action.remove, synced.targets);
+  if (synced.restartFailure) throw synced.restartFailure;
   await stages.syncHooks(ctx, job, 'after');
   return true;
 }

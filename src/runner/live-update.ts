@@ -1,7 +1,7 @@
 /**
  * Live update in `devloop dev` (execution only; the planner decides): which artifacts run under the
  * supervisor, what was synced into them since their build, which containers hold all of it, and
- * the restart after a sync. Facts go back to the planner: `supervised` (a restart is possible) and
+ * what a restart that failed left in the logs. Facts go back to the planner: `supervised` (a restart is possible) and
  * `stale` (a container restarted by the kubelet, or a new pod, lacks files synced since the build).
  */
 import type { V1Pod } from '@kubernetes/client-node';
@@ -15,7 +15,7 @@ import type { SupervisedImage } from '../render/supervise.js';
 import { sameImage } from '../registry/reference.js';
 import type { RunningContainer, SyncRequest } from '../sync/index.js';
 import type { ImageProcess } from '../sync/image-process.js';
-import { restartContainer } from '../sync/supervisor.js';
+import type { RestartOutcome } from '../sync/supervisor.js';
 import { splitTimestamp } from '../logs/cursor.js';
 
 const LOG_LINES = 20;
@@ -140,32 +140,22 @@ function record(ops: Map<string, Op>, copy: readonly SyncCopy[], remove: readonl
 }
 
 /**
- * Restarts the process in each container and waits until it listens again; a process that exits
- * fails with its last log lines (the container keeps running for the next save). `ended` runs
- * before and after: the forwards end their client connections to the old processes.
+ * After a live update (the sync restarted the process in each container that got files): the
+ * failure when a new process exited, with its last log lines emitted first (the container keeps
+ * running for the next save); undefined when every one listens again.
  */
-export async function restartProcesses(
+export async function restartFailure(
   kube: KubeClient,
   image: string,
-  targets: readonly RunningContainer[],
-  options: { emit: Emit; signal: AbortSignal; timeoutMs: number; ended?: (targets: readonly RunningContainer[]) => void },
-): Promise<void> {
-  const { emit, signal, timeoutMs } = options;
-  const started = Date.now();
-  // Client connections to the old processes end now (their clients see it before the iteration
-  // ends and reconnect), and once more after, for those opened meanwhile.
-  options.ended?.(targets);
-  const outcomes = await Promise.all(targets.map(async (target) => ({ target, outcome: await restartContainer(kube, target, { signal, timeoutMs }) })));
-  options.ended?.(targets);
-  const crashed = outcomes.find((o) => !o.outcome.ok);
-  if (!crashed || crashed.outcome.ok) {
-    emit({ type: 'progress', stage: 'restart', artifact: image, message: `restarted the process in ${targets.length} container(s)` });
-    return;
-  }
+  restarts: readonly { target: RunningContainer; outcome: RestartOutcome }[],
+  options: { emit: Emit; sinceMs: number },
+): Promise<DevloopError | undefined> {
+  const crashed = restarts.find((r) => !r.outcome.ok);
+  if (!crashed || crashed.outcome.ok) return undefined;
   const { target } = crashed;
-  const lines = await lastLines(kube, target, started);
-  for (const line of lines) emit({ type: 'log', line, pod: target.pod, container: target.container });
-  throw new DevloopError('RESTART_CRASHED', `${image}: the live-updated process in ${target.pod}/${target.container} exited with code ${crashed.outcome.exitCode}`, {
+  const lines = await lastLines(kube, target, options.sinceMs);
+  for (const line of lines) options.emit({ type: 'log', line, pod: target.pod, container: target.container });
+  return new DevloopError('RESTART_CRASHED', `${image}: the live-updated process in ${target.pod}/${target.container} exited with code ${crashed.outcome.exitCode}`, {
     hint: `${lines.length ? `its last ${lines.length} log lines are above; ` : ''}the container keeps running: fix the code and save, the next live update starts it again`,
   });
 }

@@ -83,12 +83,20 @@ function boundedInput(command: string[], bytes: number): string[] {
 /** Which program a failure of the v4 wrapper is about: `sh` itself, `head`, or the command. */
 function blameWrapper(result: ExecResult, binary: string): ExecResult {
   if (result.notFound) return { ...result, missing: 'sh' };
-  // "sh: head: not found" (ash, dash "sh: 1: …"), "…: head: command not found" (bash); the pipeline's
-  // status is then the command's, reading empty input, so stderr is the only witness.
-  const notFound = (name: string): boolean => new RegExp(`(^|[\\s:])${escape(name)}: (command )?not found`, 'm').test(result.stderr);
-  if (notFound('head')) return { ...result, notFound: true, missing: 'head' };
-  if (result.exitCode === 127 && notFound(binary)) return { ...result, notFound: true, missing: binary };
-  return result;
+  // The pipeline's status is the command's, reading empty input: stderr is the only witness of `head`.
+  if (saysNotFound(result.stderr, 'head')) return { ...result, notFound: true, missing: 'head' };
+  return missingInShell(result, binary);
+}
+
+/** The result of a shell command whose `program` the shell did not find (exit 127, said on stderr) is a missing program. */
+export function missingInShell(result: ExecResult, program: string): ExecResult {
+  if (result.notFound) return result;
+  return result.exitCode === 127 && saysNotFound(result.stderr, program) ? { ...result, notFound: true, missing: program } : result;
+}
+
+/** "sh: head: not found" (ash), "sh: 1: head: not found" (dash), "…: head: command not found" (bash). */
+function saysNotFound(stderr: string, program: string): boolean {
+  return new RegExp(`(^|[\\s:])${escape(program)}: (command )?not found`, 'm').test(stderr);
 }
 
 function escape(text: string): string {

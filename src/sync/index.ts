@@ -1,7 +1,8 @@
 /**
  * The sync stage: copies an artifact's changed files into the running containers of its pods
  * (pods this session deployed whose container runs the artifact's current image) with `tar -x`
- * through exec, and removes deleted ones with `rm`. Containers without `tar` (or, on servers before
+ * through exec, and removes deleted ones with `rm`; a live update restarts the process in the
+ * exec of the last of these. Containers without `tar` (or, on servers before
  * 1.30, without `sh` and `head`: see exec.ts) raise SyncUnavailable: the loop then rebuilds that
  * artifact instead, from then on.
  */
@@ -10,7 +11,8 @@ import type { BuildResult } from '../build/types.js';
 import { DevloopError, firstLine } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import type { SyncCopy, SyncRemove } from '../plan/index.js';
-import { execInContainer, type ExecResult, type ExecTarget } from './exec.js';
+import { execInContainer, missingInShell, type ExecResult, type ExecTarget } from './exec.js';
+import { COPIED_LINE, liveUpdateCommand, restartOutcome, restartTimeout, type RestartOutcome } from './supervisor.js';
 import { isInside } from './map.js';
 import { resolveInside } from '../util/inside.js';
 import { syncArchive } from './tar.js';
@@ -40,6 +42,11 @@ export interface SyncRequest {
    * kubelet, a new pod) get these instead of `copy`/`remove`: everything synced since the build.
    */
   catchUp?: { copy: SyncCopy[]; remove: SyncRemove[]; current: (target: RunningContainer) => boolean };
+  /**
+   * Live update: each container that gets files restarts its supervised process in the same exec
+   * (`copied`: its files are in place, the restart begins), waiting at most `timeoutMs` for it.
+   */
+  restart?: { timeoutMs: number; copied?: (target: RunningContainer) => void };
 }
 
 export interface SyncOutcome {
@@ -48,6 +55,8 @@ export interface SyncOutcome {
   /** Those containers. */
   targets: RunningContainer[];
   files: number;
+  /** Live update: how the restart went in each container that got files. */
+  restarts: { target: RunningContainer; outcome: RestartOutcome }[];
 }
 
 /** A container to sync into, with what tells a restarted one apart and the ports it serves. */
@@ -62,8 +71,9 @@ export async function syncToPods(request: SyncRequest): Promise<SyncOutcome> {
   await checkSyncSources(request.context, [...request.copy, ...(request.catchUp?.copy ?? [])]);
   const targets = await findTargets(request);
   const { catchUp } = request;
-  await Promise.all(targets.map((target) => syncContainer(request, target, catchUp && !catchUp.current(target) ? catchUp : request)));
-  return { containers: targets.map((t) => `${t.namespace}/${t.pod} ${t.container}`), targets, files: request.copy.length + request.remove.length };
+  const outcomes = await Promise.all(targets.map((target) => syncContainer(request, target, catchUp && !catchUp.current(target) ? catchUp : request)));
+  const restarts = targets.flatMap((target, i) => (outcomes[i] ? [{ target, outcome: outcomes[i] }] : []));
+  return { containers: targets.map((t) => `${t.namespace}/${t.pod} ${t.container}`), targets, files: request.copy.length + request.remove.length, restarts };
 }
 
 function findTargets(request: SyncRequest): Promise<RunningContainer[]> {
@@ -111,31 +121,71 @@ export async function checkSyncSources(context: string, copies: readonly Pick<Sy
   }
 }
 
-async function syncContainer(request: SyncRequest, target: ExecTarget, ops: Pick<SyncRequest, 'copy' | 'remove'>): Promise<void> {
-  const { kube, signal, build } = request;
+/** The bound of one exec that copies or removes files. */
+const STEP_TIMEOUT_MS = 30_000;
+
+/** One exec of a sync: a program, its arguments, its input (`tar`: and the folder it extracts into). */
+interface Step {
+  argv: string[];
+  stdin?: Buffer;
+  dest?: string;
+}
+
+async function syncContainer(request: SyncRequest, target: RunningContainer, ops: Pick<SyncRequest, 'copy' | 'remove'>): Promise<RestartOutcome | undefined> {
+  const { kube, signal, build, restart } = request;
   const byDest = new Map<string, SyncCopy[]>();
   for (const copy of ops.copy) {
     if (!isInside(copy.dest, copy.path)) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to sync ${copy.path}: outside ${copy.dest}`);
     byDest.set(copy.dest, [...(byDest.get(copy.dest) ?? []), copy]);
   }
-  for (const [dest, copies] of byDest) {
-    const archive = await syncArchive(copies.map((c) => ({ local: c.local, name: posix.relative(dest, c.path) })));
-    const extract = (): ReturnType<typeof execInContainer> =>
-      execInContainer(kube, target, ['tar', '-x', '-C', dest, '-f', '-'], { stdin: archive, signal });
-    let result = await extract();
-    if (result.exitCode !== 0 && !result.notFound && /directory|No such file/i.test(result.stderr)) {
-      // dest is not in the image yet: create it once and retry.
-      check(build.image, target, await execInContainer(kube, target, ['mkdir', '-p', dest], { signal }));
-      result = await extract();
-    }
-    check(build.image, target, result);
-  }
   for (const removal of ops.remove) {
     if (!isInside(removal.dest, removal.path)) throw new DevloopError('SYNC_OUTSIDE_DEST', `refusing to remove ${removal.path}: outside ${removal.dest}`);
   }
+  const steps: Step[] = [];
+  for (const [dest, copies] of byDest) {
+    steps.push({ argv: ['tar', '-x', '-C', dest, '-f', '-'], dest, stdin: await syncArchive(copies.map((c) => ({ local: c.local, name: posix.relative(dest, c.path) }))) });
+  }
   // -r for every path: a deletion reported as a file may have been a folder; every path is inside dest.
-  const paths = ops.remove.map((r) => r.path);
-  if (paths.length > 0) check(build.image, target, await execInContainer(kube, target, ['rm', '-rf', '--', ...paths], { signal }));
+  if (ops.remove.length > 0) steps.push({ argv: ['rm', '-rf', '--', ...ops.remove.map((r) => r.path)] });
+  const last = steps.pop();
+  for (const step of steps) await runStep(request, target, step);
+  if (!last) return undefined;
+  if (!restart) return void (await runStep(request, target, last));
+  // The last step and the restart in one exec (the image has /bin/sh: it runs the supervisor).
+  const step = `${last.dest ? `mkdir -p ${shellQuote(last.dest)} && ` : ''}${last.argv.map(shellQuote).join(' ')}`;
+  let copied = false;
+  const result = await execInContainer(kube, target, liveUpdateCommand(step, target), {
+    ...(last.stdin ? { stdin: last.stdin } : {}),
+    signal,
+    timeoutMs: STEP_TIMEOUT_MS + restart.timeoutMs,
+    onLine: (line, stream) => {
+      if (stream !== 'stdout' || line !== COPIED_LINE || copied) return;
+      copied = true;
+      restart.copied?.(target);
+    },
+  }).catch((error: unknown) => {
+    if (copied && error instanceof DevloopError && error.code === 'SYNC_FAILED' && /no answer within/.test(error.message)) throw restartTimeout(target, restart.timeoutMs, error);
+    throw error;
+  });
+  if (copied) return restartOutcome(result, target);
+  check(build.image, target, missingInShell(result, last.argv[0]!));
+}
+
+/** One step in its own exec; `tar` into a folder the image lacks creates it once and retries. */
+async function runStep(request: SyncRequest, target: ExecTarget, step: Step): Promise<void> {
+  const { kube, signal, build } = request;
+  const run = (): Promise<ExecResult> => execInContainer(kube, target, step.argv, { ...(step.stdin ? { stdin: step.stdin } : {}), signal, timeoutMs: STEP_TIMEOUT_MS });
+  let result = await run();
+  if (step.dest && result.exitCode !== 0 && !result.notFound && /directory|No such file/i.test(result.stderr)) {
+    // dest is not in the image yet: create it once and retry.
+    check(build.image, target, await execInContainer(kube, target, ['mkdir', '-p', step.dest], { signal }));
+    result = await run();
+  }
+  check(build.image, target, result);
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 function check(image: string, target: ExecTarget, result: ExecResult): void {

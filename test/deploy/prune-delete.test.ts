@@ -54,4 +54,16 @@ describe('prune and delete', () => {
     expect(fake.objects.get('v1', 'Service', 'default', 'hello')).toBeUndefined();
     expect(await deleteDeployed({ api, configName: 'demo', emit, signal })).toEqual([]);
   });
+
+  it('delete looks again until nothing is left: pods a dying ReplicaSet created meanwhile go too', async () => {
+    harness = await startHarness();
+    const { api, emit, fake } = harness;
+    const signal = new AbortController().signal;
+    await applyObjects({ api, objects: rendered(DEPLOYMENT('hello', 'img:1')), emit, signal });
+    await fake.waitFor('apps/v1', 'Deployment', 'default', 'hello', (d) => (d?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 1);
+    // The ReplicaSet is deleted first (its kind listed first): the Deployment replaces it, and the
+    // replacement creates pods while the Deployment and its pods are being deleted.
+    await deleteDeployed({ api, configName: 'demo', kinds: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet' }], emit, signal });
+    expect(['Deployment', 'ReplicaSet', 'Pod'].flatMap((kind) => fake.objects.list(kind, 'default').map((o) => `${kind}/${o.metadata.name}`))).toEqual([]);
+  });
 });

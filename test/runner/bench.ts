@@ -96,16 +96,16 @@ export class Bench {
       this.record(`sync ${image} ${[...copy.map((c) => c.path), ...remove.map((r) => `-${r.path}`)].join(' ')}`);
       if (this.noTar.has(image)) throw new DevloopError('SYNC_UNAVAILABLE', `cannot sync into ${image}: no tar`, { hint: 'falling back to rebuilds' });
       if (this.noContainers.has(image)) throw new DevloopError('SYNC_NO_CONTAINERS', `no running container of ${image}`);
-      return [{ namespace: 'ns', pod: `${image}-pod`, container: image, containerId: `${image}-c1`, ports: [8080] }];
+      const targets = [{ namespace: 'ns', pod: `${image}-pod`, container: image, containerId: `${image}-c1`, ports: [8080] }];
+      if (!job.restart) return { targets };
+      this.record(`restart ${image} ${targets.map((t) => t.pod).join(' ')}`);
+      job.restart.ended?.(targets);
+      if (this.crash.has(image)) return { targets, restartFailure: new DevloopError('RESTART_CRASHED', `${image}: the live-updated process exited with code 2`) };
+      return { targets };
     },
     liveCompile: async (_ctx, artifact) => {
       this.record(`compile ${artifact.image}`);
       return [{ local: `${artifact.context}/bin/app`, path: '/app/app', dest: '/app' }];
-    },
-    restart: async (_ctx, image, targets, options) => {
-      this.record(`restart ${image} ${targets.map((t) => t.pod).join(' ')}`);
-      options.ended?.(targets);
-      if (this.crash.has(image)) throw new DevloopError('RESTART_CRASHED', `${image}: the live-updated process exited with code 2`);
     },
     imageProcess: async (_ctx, build) => (this.noShell.has(build.image) ? { ok: false, reason: 'it has no /bin/sh' } : { ok: true, entrypoint: ['/app/app'], cmd: [] }),
     watchPods: async () => ({ close: () => undefined }),

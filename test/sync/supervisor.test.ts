@@ -1,16 +1,16 @@
 /**
  * Live update's pieces that run without a cluster: the supervisor script under the local /bin/sh
  * (restart on SIGHUP, SIGTERM forwarded, a first run's exit ends it, a restarted run's exit does
- * not), the /bin/sh check of image layers, and which compile outputs a live update copies.
+ * not), the live-update command that copies then restarts against it, the /bin/sh check of image layers, and which compile outputs a live update copies.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { SUPERVISOR_SCRIPT, SUPERVISOR_NAME, procPort, supervisedCommand } from '../../src/sync/supervisor.js';
+import { COPIED_LINE, SUPERVISOR_SCRIPT, SUPERVISOR_NAME, liveUpdateCommand, procPort, supervisedCommand } from '../../src/sync/supervisor.js';
 import { shellIn } from '../../src/sync/image-process.js';
 import { compiledOutputs } from '../../src/sync/outputs.js';
 import { compileSyncRules } from '../../src/sync/map.js';
@@ -76,6 +76,27 @@ describe.skipIf(!existsSync('/dev/shm'))('supervisor script (local /bin/sh)', ()
     await until('the second run', () => stateIs(/^2 running/));
     await until('its output', () => lines.filter((l) => l === 'start').length === 2);
     child!.kill('SIGKILL');
+    await exit;
+  });
+
+  it('the live-update command: a failing step exits with its status and restarts nothing; then it copies, restarts, and waits for the new run', async () => {
+    const dir = await tempTree('devloop-supervisor-');
+    const { lines, exit } = await start(dir);
+    await until('the first run', async () => (await stateIs(/^1 running/)) && lines.includes('start'));
+    const run = (step: string): Promise<{ code: number; stdout: string }> =>
+      new Promise((resolve) => {
+        const [file, ...args] = liveUpdateCommand(step, { namespace: 'ns', pod: 'pod', container: name, ports: [] });
+        execFile(file!, args, (error, stdout) => resolve({ code: error ? Number(error.code) : 0, stdout }));
+      });
+    const failed = await run('exit 5');
+    expect(failed).toEqual({ code: 5, stdout: '' });
+    expect(await stateIs(/^1 running/)).toBe(true); // no restart
+    const copied = await run(`touch ${dir}/copied`);
+    expect(copied).toEqual({ code: 0, stdout: `${COPIED_LINE}\n` });
+    expect(await stateIs(/^2 running/)).toBe(true); // it returned once the new run was up
+    await writeFile(join(dir, 'crash'), '');
+    expect(await run('true')).toEqual({ code: 3, stdout: `${COPIED_LINE}\nexited 7\n` });
+    child!.kill('SIGTERM');
     await exit;
   });
 
