@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { loadCommands, type Commands } from './load-commands.js';
 
 const program = new Command();
 
@@ -29,11 +30,9 @@ function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
-type Commands = typeof import('./commands/index.js');
-
 /** The command runner and the commands load only when a command runs, not for --help. */
 async function runCommand(options: GlobalOptions, work: (ctx: CommandContext, commands: Commands) => Promise<number | void>): Promise<void> {
-  const commands = await import('./commands/index.js');
+  const commands = await loadCommands();
   return commands.runCommand(options, (ctx) => work(ctx, commands));
 }
 

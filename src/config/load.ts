@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { DevloopConfig, JsonPatchOperation, LoadedConfig, ProfileConfig } from './types.js';
-import { configError, parseSource, type SourceDoc } from './source.js';
+import { configError, parseSource, sourceFromTree, type ConfigTree, type SourceDoc } from './source.js';
 import { isPlainObject, validate, type Problem, type ValidateEnv } from './validate.js';
 import { checkPlatform, configSchema, profilesSchema } from './schema.js';
 import { selectProfiles } from './profiles.js';
@@ -29,16 +29,17 @@ export async function loadConfigForCommand(options: LoadOptions): Promise<Loaded
   const file = resolve(options.cwd, options.file);
   const displayName = displayPath(options.file, file, options.cwd);
   const text = await readConfigText(file, displayName);
-  return loadConfigText(text, { ...options, file, displayName });
+  const { cachedTree } = await import('./tree-cache.js');
+  return loadConfigText(text, { ...options, file, displayName, tree: await cachedTree(file, text, displayName) });
 }
 
 /** The pure-ish core, for callers (and tests) that already have the text. */
 export async function loadConfigText(
   text: string,
-  options: Omit<LoadOptions, 'file' | 'cwd'> & { file: string; displayName: string },
+  options: Omit<LoadOptions, 'file' | 'cwd'> & { file: string; displayName: string; tree?: ConfigTree },
 ): Promise<LoadedConfig> {
   const dir = dirname(options.file);
-  const source = parseSource(text, options.displayName, options.env);
+  const source = options.tree !== undefined ? sourceFromTree(options.tree, options.displayName, options.env) : parseSource(text, options.displayName, options.env);
   if (!isPlainObject(source.value)) {
     const message = source.value === null ? 'the file is empty' : 'expected a mapping at the top level';
     throw configError(options.displayName, { line: 1, col: 1 }, [], message, 'start from `devloop init`, or see the config reference');

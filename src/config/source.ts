@@ -57,7 +57,28 @@ const MAX_DEPTH = 64;
 /** Aliases expanded per document, nested ones included: the limit manifests get from yaml's maxAliasCount. */
 export const MAX_ALIAS_COUNT = 100;
 
-export function parseSource(text: string, displayName: string, env: NodeJS.ProcessEnv): SourceDoc {
+/**
+ * devloop.yaml as YAML gave it, before interpolation: plain data with positions (aliases expanded),
+ * so `.devloop/config-tree.json` can keep it (tree-cache.ts) and a run skips the YAML parser.
+ */
+export type ConfigTree = TreeMap | TreeSeq | TreeScalar | null;
+interface TreeMap {
+  pos: Pos;
+  map: { key: string; keyPos: Pos; valuePos: Pos; octal?: true; value: ConfigTree }[];
+}
+interface TreeSeq {
+  pos: Pos;
+  seq: { pos: Pos; octal?: true; value: ConfigTree }[];
+}
+interface TreeScalar {
+  pos: Pos;
+  scalar: unknown;
+  /** A plain (unquoted) scalar: interpolated text is typed again (`port: ${PORT}` is a number). */
+  plain?: true;
+}
+
+/** Parses YAML into a ConfigTree; syntax errors, alias bombs and non-string keys fail with their position. */
+export function parseTree(text: string, displayName: string): ConfigTree {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const posAt = (offset: number): Pos => {
@@ -70,12 +91,16 @@ export function parseSource(text: string, displayName: string, env: NodeJS.Proce
       hint: 'fix the YAML syntax (indentation, quotes, colons) at that position',
     });
   }
-  const meta: MetaMap = new WeakMap();
   // Each alias is expanded in place, so nested aliases multiply: a few hundred bytes can expand to
   // billions of values (an "alias bomb"). Count every expansion and stop early.
   let aliasCount = 0;
+  const nodePos = (node: unknown): Pos => {
+    const range = (node as { range?: [number, number, number] } | null)?.range;
+    return range ? posAt(range[0]) : { line: 1, col: 1 };
+  };
+  const octal = (node: unknown): { octal?: true } => (isScalar(node) && typeof node.value === 'number' && node.format === 'OCT' ? { octal: true } : {});
 
-  const convert = (node: unknown, path: PathSegment[], depth: number): unknown => {
+  const convert = (node: unknown, path: PathSegment[], depth: number): ConfigTree => {
     if (depth > MAX_DEPTH) {
       throw configError(displayName, nodePos(node), path, 'nested too deeply (alias loop?)');
     }
@@ -93,11 +118,9 @@ export function parseSource(text: string, displayName: string, env: NodeJS.Proce
       }
       return convert(node.resolve(doc as Document), path, depth + 1);
     }
-    if (isScalar(node)) return scalarValue(node, path);
+    if (isScalar(node)) return { pos: nodePos(node), scalar: node.value, ...(node.type === Scalar.PLAIN ? { plain: true as const } : {}) };
     if (isMap(node)) {
-      const out: Record<string, unknown> = {};
-      const entry: ContainerMeta = { pos: nodePos(node), keys: new Map(), values: new Map(), octal: new Set() };
-      meta.set(out, entry);
+      const map: TreeMap['map'] = [];
       for (const pair of node.items) {
         const keyNode = pair.key as Node | null;
         if (!isScalar(keyNode) || (keyNode.value !== null && typeof keyNode.value === 'object')) {
@@ -106,51 +129,57 @@ export function parseSource(text: string, displayName: string, env: NodeJS.Proce
         const key = String(keyNode.value);
         const keyPos = nodePos(keyNode);
         const valuePos = pair.value && (pair.value as Node).range ? nodePos(pair.value) : keyPos;
-        entry.keys.set(key, keyPos);
-        entry.values.set(key, valuePos);
-        if (isOctal(pair.value)) entry.octal.add(key);
-        // defineProperty: a key named "__proto__" must stay data, not change the prototype.
-        Object.defineProperty(out, key, {
-          value: convert(pair.value, [...path, key], depth + 1),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        map.push({ key, keyPos, valuePos, ...octal(pair.value), value: convert(pair.value, [...path, key], depth + 1) });
       }
-      return out;
+      return { pos: nodePos(node), map };
     }
     if (isSeq(node)) {
-      const out: unknown[] = [];
-      const entry: ContainerMeta = { pos: nodePos(node), keys: new Map(), values: new Map(), octal: new Set() };
-      meta.set(out, entry);
-      node.items.forEach((item, index) => {
-        entry.values.set(index, nodePos(item ?? node));
-        if (isOctal(item)) entry.octal.add(index);
-        out.push(convert(item, [...path, index], depth + 1));
-      });
-      return out;
+      return { pos: nodePos(node), seq: node.items.map((item, index) => ({ pos: nodePos(item ?? node), ...octal(item), value: convert(item, [...path, index], depth + 1) })) };
     }
     return null;
   };
-
-  const scalarValue = (node: Scalar, path: PathSegment[]): unknown => {
-    if (typeof node.value !== 'string') return node.value;
-    const result = interpolate(node.value, env);
-    if (!result.ok) throw configError(displayName, nodePos(node), path, result.message, result.hint, 'CONFIG_INTERPOLATION');
-    if (result.changed && node.type === Scalar.PLAIN) return retypePlainScalar(result.value);
-    return result.value;
-  };
-
-  const nodePos = (node: unknown): Pos => {
-    const range = (node as { range?: [number, number, number] } | null)?.range;
-    return range ? posAt(range[0]) : { line: 1, col: 1 };
-  };
-
-  return { value: convert(doc.contents, [], 0), meta, displayName };
+  return convert(doc.contents, [], 0);
 }
 
-function isOctal(node: unknown): boolean {
-  return isScalar(node) && typeof node.value === 'number' && node.format === 'OCT';
+/** The config's values from its tree, interpolated from `env`, with every key's and value's position. */
+export function sourceFromTree(tree: ConfigTree, displayName: string, env: NodeJS.ProcessEnv): SourceDoc {
+  const meta: MetaMap = new WeakMap();
+  const convert = (node: ConfigTree, path: PathSegment[]): unknown => {
+    if (node === null) return null;
+    if ('scalar' in node) {
+      if (typeof node.scalar !== 'string') return node.scalar;
+      const result = interpolate(node.scalar, env);
+      if (!result.ok) throw configError(displayName, node.pos, path, result.message, result.hint, 'CONFIG_INTERPOLATION');
+      if (result.changed && node.plain) return retypePlainScalar(result.value);
+      return result.value;
+    }
+    const entry: ContainerMeta = { pos: node.pos, keys: new Map(), values: new Map(), octal: new Set() };
+    if ('seq' in node) {
+      const out: unknown[] = [];
+      meta.set(out, entry);
+      node.seq.forEach((item, index) => {
+        entry.values.set(index, item.pos);
+        if (item.octal) entry.octal.add(index);
+        out.push(convert(item.value, [...path, index]));
+      });
+      return out;
+    }
+    const out: Record<string, unknown> = {};
+    meta.set(out, entry);
+    for (const { key, keyPos, valuePos, octal, value } of node.map) {
+      entry.keys.set(key, keyPos);
+      entry.values.set(key, valuePos);
+      if (octal) entry.octal.add(key);
+      // defineProperty: a key named "__proto__" must stay data, not change the prototype.
+      Object.defineProperty(out, key, { value: convert(value, [...path, key]), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  return { value: convert(tree, []), meta, displayName };
+}
+
+export function parseSource(text: string, displayName: string, env: NodeJS.ProcessEnv): SourceDoc {
+  return sourceFromTree(parseTree(text, displayName), displayName, env);
 }
 
 function formatPos(pos: Pos): string {

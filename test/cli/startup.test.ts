@@ -1,8 +1,9 @@
 /**
  * What each command loads (issue 11, start-up): the bundled CLI is three files, and each path loads only
- * the ones it needs. A module loader hook records every file Node loads.
+ * the ones it needs. A module loader hook records every module Node loads (the commands bundle is a
+ * script compiled with a code cache, src/cli/load-commands.ts, so it is not among them).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -33,7 +34,7 @@ async function loadedFiles(args: string[], cwd: string): Promise<{ exitCode: num
     cwd,
     reject: false,
     timeout: 60_000,
-    env: { DEVLOOP_TEST_LOAD_LOG: log, NO_COLOR: '1', KUBECONFIG: join(cwd, 'no-kubeconfig'), CI: undefined },
+    env: { DEVLOOP_TEST_LOAD_LOG: log, NO_COLOR: '1', KUBECONFIG: join(cwd, 'no-kubeconfig'), CI: undefined, XDG_CACHE_HOME: join(cwd, '.cache') },
   });
   const root = new URL('../../', import.meta.url).href;
   const files = (await readFile(log, 'utf8')).split('\n').filter(Boolean).map((url) => url.replace(root, ''));
@@ -48,7 +49,7 @@ describe('start-up', () => {
     expect(files).toEqual(['bin/devloop.js', 'dist/bundle/main.js']);
   });
 
-  test('a build that starts no process (layer unchanged) loads the commands bundle, but neither execa nor client-node', async () => {
+  test('a build that starts no process (layer unchanged) runs the commands bundle from its code cache, and loads neither execa nor client-node', async () => {
     const dir = await tempTree('devloop-startup-build-', {
       'devloop.yaml': `apiVersion: devloop/v1
 kind: Config
@@ -65,9 +66,22 @@ manifests: []
     });
     const first = await loadedFiles(['build', '--skip-preflight', '-o', 'json'], dir);
     expect(first.exitCode, first.stderr).toBe(0);
+    // The first command wrote the V8 code cache of the commands bundle (a script, not a module).
+    const cacheDir = join(dir, '.cache', 'devloop', 'code-cache');
+    const [cache] = await readdir(cacheDir);
+    expect(cache).toMatch(/^commands-v[\d.]+-\d+-\d+\.bin$/);
+    const written = await stat(join(cacheDir, cache!));
     const noop = await loadedFiles(['build', '--skip-preflight', '-o', 'json'], dir);
     expect(noop.exitCode, noop.stderr).toBe(0);
     expect(noop.stdout).toMatch(/layer 1\/1 www → \/www: unchanged/);
-    expect(noop.files).toEqual(['bin/devloop.js', 'dist/bundle/main.js', 'dist/bundle/commands.js']);
+    expect(noop.files).toEqual(['bin/devloop.js', 'dist/bundle/main.js']);
+    // V8 took the cache: a refused one is written again.
+    expect((await stat(join(cacheDir, cache!))).mtimeMs).toBe(written.mtimeMs);
+    expect(await readdir(cacheDir)).toEqual([cache]);
+    // A cache V8 refuses (damaged, another Node) costs the compile once and is replaced.
+    await writeFile(join(cacheDir, cache!), 'not a code cache');
+    const again = await loadedFiles(['build', '--skip-preflight', '-o', 'json'], dir);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect((await stat(join(cacheDir, cache!))).size).toBeGreaterThan(100_000);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -278,5 +278,32 @@ describe('files', () => {
     const loaded = await loadConfigForCommand({ file: 'devloop.yaml', cwd: process.cwd(), profiles: [], command: 'run', overrides: {}, env: {} });
     expect(loaded.config.build.artifacts.map((a) => a.image)).toEqual(['hello', 'quote']);
     expect(loaded.config.build.artifacts[0]!.context).toBe(join(process.cwd(), 'examples/hello/hello'));
+  });
+
+  test('the parsed file is kept in .devloop/config-tree.json: used while the text is the same, before interpolation, with positions', async () => {
+    const project = join(dir, 'cached');
+    await mkdir(project, { recursive: true });
+    const text = `${head}build:\n  defaultRepo: \${REPO}\n  concurrency: 2\n`;
+    await writeFile(join(project, 'devloop.yaml'), text);
+    const options = { file: 'devloop.yaml', cwd: project, profiles: [], command: 'build', overrides: {} };
+    const first = await loadConfigForCommand({ ...options, env: { REPO: 'registry.example/secret-team' } });
+    expect(first.config.build.defaultRepo).toBe('registry.example/secret-team');
+    const cacheFile = join(project, '.devloop', 'config-tree.json');
+    const cached = await readFile(cacheFile, 'utf8');
+    expect(cached).toContain('${REPO}');
+    expect(cached).not.toContain('secret-team'); // no value of the environment
+    // The cache is what a second run reads: a tree edited in it (same key) shows.
+    await writeFile(cacheFile, cached.replace('"scalar":2', '"scalar":3'));
+    expect((await loadConfigForCommand({ ...options, env: { REPO: 'r.example/b' } })).config.build).toMatchObject({ defaultRepo: 'r.example/b', concurrency: 3 });
+    // A changed file is parsed again; errors from a cached tree keep their line and column.
+    await writeFile(join(project, 'devloop.yaml'), text.replace('concurrency: 2', 'concurrency: x'));
+    const failure = (): Promise<ConfigError> => loadConfigForCommand({ ...options, env: { REPO: 'r.example/b' } }).then(() => new ConfigError('INTERNAL', 'loaded'), (e: unknown) => e as ConfigError);
+    expect((await failure()).message).toBe('devloop.yaml:6:16: build.concurrency: expected an integer');
+    expect(await readFile(cacheFile, 'utf8')).toContain('"scalar":"x"');
+    expect((await failure()).message).toBe('devloop.yaml:6:16: build.concurrency: expected an integer');
+    // A damaged cache is parsed again and replaced.
+    await writeFile(cacheFile, '{not json');
+    expect((await failure()).message).toBe('devloop.yaml:6:16: build.concurrency: expected an integer');
+    expect(JSON.parse(await readFile(cacheFile, 'utf8'))).toHaveProperty('key');
   });
 });
