@@ -315,7 +315,7 @@ function classifyChange(rules: ArtifactRules, meaning: InputChange, change: File
 }
 
 /** An artifact whose compile outputs are live-updated: it compiles and has a sync rule with `restart: true`. */
-export function compilesLive(rules: Pick<ArtifactRules, 'hasCompile' | 'sync'>): boolean {
+function compilesLive(rules: Pick<ArtifactRules, 'hasCompile' | 'sync'>): boolean {
   return rules.hasCompile && rules.sync.some((s) => s.rule.restart === true);
 }
 

@@ -54,7 +54,7 @@ export const SUPERVISOR_NAME = 'devloop-supervisor';
  * (none given: until it runs). Exit 3 (printing "exited <code>"): the new process exited.
  * Exit 2: no supervisor state (the container was not started by the supervisor).
  */
-export const RESTART_SCRIPT = `f=/dev/shm/.devloop-supervisor-$1; shift
+const RESTART_SCRIPT = `f=/dev/shm/.devloop-supervisor-$1; shift
 read -r gen state code spid < "$f" 2>/dev/null || { echo "no supervisor state in $f" >&2; exit 2; }
 kill -HUP "\${spid:-1}" || exit 2
 listening() {

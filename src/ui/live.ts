@@ -6,7 +6,7 @@
 const ESC = '\u001b[';
 const SGR = /\u001b\[[0-9;]*m/y;
 
-export const HIDE_CURSOR = `${ESC}?25l`;
+const HIDE_CURSOR = `${ESC}?25l`;
 export const SHOW_CURSOR = `${ESC}?25h`;
 
 /**

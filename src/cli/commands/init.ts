@@ -17,7 +17,7 @@ export type TemplateName = (typeof TEMPLATES)[number];
  * templates/ next to src/ and dist/: the nearest ancestor of this module's folder that has one. This module
  * runs from src/cli/commands (tests), dist/cli/commands (tsc output) and dist/bundle (the bundled CLI).
  */
-export const TEMPLATES_DIR = findTemplatesDir(dirname(fileURLToPath(import.meta.url)));
+const TEMPLATES_DIR = findTemplatesDir(dirname(fileURLToPath(import.meta.url)));
 
 function findTemplatesDir(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
