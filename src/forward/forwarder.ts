@@ -164,36 +164,8 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
       }
       tries.set(pod.pod, (tries.get(pod.pod) ?? 0) + 1);
       if (attempt > 1) stats.replayed++;
-      // The pod watch ends an attempt whose pod can no longer answer: its stream may never end by
-      // itself (a deleted pod's port-forward can stay open and silent). Before the stream opens nothing
-      // was sent, so a pod that stopped serving is left at once; after, only a pod that is gone
-      // (deleted from the API, or terminating with every container stopped): a terminating pod
-      // that still runs may yet answer what it received.
-      const podLost = new AbortController();
-      let opened = false;
-      const checkPod = (): void => {
-        const state = target.podState(pod.pod);
-        if (state === 'gone' || (!opened && state === 'not-serving')) podLost.abort();
-      };
-      const unwatch = target.onPods(checkPod);
-      checkPod();
       bridged.set(socket, pod.pod);
-      const result = await bridgeConnection(options.portForward, client.attach(), {
-        namespace: resolved.namespace,
-        pod: pod.pod,
-        port: pod.port,
-        connectTimeoutMs: timeouts.connectTimeoutMs,
-        signal,
-        podLost: podLost.signal,
-        onOpen: () => {
-          opened = true;
-          checkPod();
-        },
-        onData: (chunk) => {
-          client.responded();
-          socket.write(chunk);
-        },
-      }).finally(unwatch);
+      const result = await bridgeTo(pod, socket, client, signal);
       client.detach();
       if (result.end === 'aborted' || signal.aborted) return;
       if (!result.responded && client.replayable && attempt < MAX_ATTEMPTS) {
@@ -204,6 +176,40 @@ export async function startForward(options: StartForwardOptions): Promise<Forwar
       }
       return giveUp(pod.pod, result);
     }
+  };
+
+  /**
+   * One attempt of a connection on `pod`. The pod watch ends an attempt whose pod can no longer
+   * answer: its stream may never end by itself (a deleted pod's port-forward can stay open and
+   * silent). Before the stream opens nothing was sent, so a pod that stopped serving is left at once;
+   * after, only a pod that is gone (deleted from the API, or terminating with every container
+   * stopped): a terminating pod that still runs may yet answer what it received.
+   */
+  const bridgeTo = (pod: TargetPod, socket: Socket, client: ClientBytes, signal: AbortSignal): Promise<BridgeResult> => {
+    const podLost = new AbortController();
+    let opened = false;
+    const checkPod = (): void => {
+      const state = target.podState(pod.pod);
+      if (state === 'gone' || (!opened && state === 'not-serving')) podLost.abort();
+    };
+    const unwatch = target.onPods(checkPod);
+    checkPod();
+    return bridgeConnection(options.portForward, client.attach(), {
+      namespace: resolved.namespace,
+      pod: pod.pod,
+      port: pod.port,
+      connectTimeoutMs: timeouts.connectTimeoutMs,
+      signal,
+      podLost: podLost.signal,
+      onOpen: () => {
+        opened = true;
+        checkPod();
+      },
+      onData: (chunk) => {
+        client.responded();
+        socket.write(chunk);
+      },
+    }).finally(unwatch);
   };
 
   /**

@@ -21,6 +21,8 @@ import { labelSelector } from '../render/labels.js';
 import { startWatcher, watchScope, type WatchOptions, type Watcher } from '../watch/index.js';
 import { processAlive, readSession, removeSession, writeSession } from './dev-session.js';
 import type { DeployOutcome } from './pipeline.js';
+import type { ObjectRef } from '../deploy/api.js';
+import type { DeployRecord } from '../deploy/record.js';
 
 /** What every stage call gets: the session as it is now (the config changes on a reload). */
 export interface StageContext {
@@ -222,28 +224,13 @@ export const realDevStages: DevStages = {
   },
 
   async cleanup(ctx, namespaces) {
-    const { deleteDeployed } = await import('../deploy/delete.js');
-    const { deployApiFor } = await import('./pipeline.js');
-    const { forgetRecords, readRecords } = await import('../deploy/record.js');
-    const { loaded, kube, runId, emit } = ctx;
-    const ours = (await readRecords(loaded.dir)).filter((r) => r.runId === runId);
+    const { readRecords } = await import('../deploy/record.js');
+    const ours = (await readRecords(ctx.loaded.dir)).filter((r) => r.runId === ctx.runId);
     try {
-      await timedStage(emit, 'delete', undefined, () =>
-        deleteDeployed({
-          api: deployApiFor(kube),
-          configName: loaded.config.metadata.name,
-          runId,
-          kinds: ours.flatMap((r) => r.kinds),
-          namespaces: [...new Set([...ours.flatMap((r) => r.namespaces), ...namespaces])],
-          emit,
-          signal: AbortSignal.timeout(DELETE_TIMEOUT_MS),
-          timeoutMs: DELETE_TIMEOUT_MS,
-        }),
-      );
-      await forgetRecords(loaded.dir, (r) => r.runId === runId);
+      await deleteRun(ctx, ctx.runId, ours, { namespaces, signal: AbortSignal.timeout(DELETE_TIMEOUT_MS), timeoutMs: DELETE_TIMEOUT_MS });
     } catch (error) {
       const failure = toDevloopError(error);
-      emit({ type: 'error', code: failure.code, message: `cleanup failed: ${failure.message}`, hint: 'run `devloop delete` to remove what is left' });
+      ctx.emit({ type: 'error', code: failure.code, message: `cleanup failed: ${failure.message}`, hint: 'run `devloop delete` to remove what is left' });
     }
   },
 
@@ -282,7 +269,7 @@ function syncHookRun(ctx: StageContext, job: SyncJob, when: HookWhen): HookRun {
  * id: delete them before deploying again. A session that is still alive is left alone.
  */
 async function removeOrphans(ctx: StageContext): Promise<void> {
-  const { forgetRecords, readRecords, sessionRecords } = await import('../deploy/record.js');
+  const { readRecords, sessionRecords } = await import('../deploy/record.js');
   const { loaded, kube, emit, signal } = ctx;
   const configName = loaded.config.metadata.name;
   const previous = await readSession(loaded.dir);
@@ -294,15 +281,35 @@ async function removeOrphans(ctx: StageContext): Promise<void> {
   const recorded = sessionRecords(await readRecords(loaded.dir), configName, kube.contextName);
   const runIds = new Set(recorded.map((r) => r.runId!));
   if (previous && previous.configName === configName && previous.kubeContext === kube.contextName) runIds.add(previous.runId);
-  if (runIds.size === 0) return;
-  const { deleteDeployed } = await import('../deploy/delete.js');
-  const { deployApiFor } = await import('./pipeline.js');
   for (const runId of runIds) {
-    const own = recorded.filter((r) => r.runId === runId);
-    const deleted = await timedStage(emit, 'delete', undefined, () =>
-      deleteDeployed({ api: deployApiFor(kube), configName, runId, kinds: own.flatMap((r) => r.kinds), namespaces: own.flatMap((r) => r.namespaces), emit, signal }),
-    );
-    await forgetRecords(loaded.dir, (r) => r.runId === runId);
+    const deleted = await deleteRun(ctx, runId, recorded.filter((r) => r.runId === runId), { signal });
     if (deleted.length > 0) emit({ type: 'notice', level: 'info', message: `removed ${deleted.length} object(s) left by an earlier dev session (run ${runId})` });
   }
+}
+
+/** Deletes what dev session `runId` deployed (its records' kinds and namespaces, and `namespaces`), then forgets its records. */
+async function deleteRun(
+  ctx: StageContext,
+  runId: string,
+  records: readonly DeployRecord[],
+  options: { namespaces?: readonly string[]; signal: AbortSignal; timeoutMs?: number },
+): Promise<ObjectRef[]> {
+  const { deleteDeployed } = await import('../deploy/delete.js');
+  const { forgetRecords } = await import('../deploy/record.js');
+  const { deployApiFor } = await import('./pipeline.js');
+  const { loaded, kube, emit } = ctx;
+  const deleted = await timedStage(emit, 'delete', undefined, () =>
+    deleteDeployed({
+      api: deployApiFor(kube),
+      configName: loaded.config.metadata.name,
+      runId,
+      kinds: records.flatMap((r) => r.kinds),
+      namespaces: [...new Set([...records.flatMap((r) => r.namespaces), ...(options.namespaces ?? [])])],
+      emit,
+      signal: options.signal,
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    }),
+  );
+  await forgetRecords(loaded.dir, (r) => r.runId === runId);
+  return deleted;
 }
