@@ -5,8 +5,9 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, isAbsolute, join, posix, relative, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { DevloopError } from '../errors.js';
+import { isWithin } from '../util/inside.js';
 import { runStreaming } from '../util/process.js';
 
 /** How long one `kustomize build` / `helm template` / `helm dependency build` may take. */
@@ -63,6 +64,6 @@ export async function runTool(file: string, args: string[], options: { cwd: stri
 
 /** `path` relative to the config folder for messages (posix separators), or absolute when outside it. */
 export function shownPath(path: string, configDir: string): string {
-  const rel = relative(configDir, path).split('\\').join(posix.sep);
-  return rel === '' ? '.' : rel.startsWith('../') || isAbsolute(rel) ? path : rel;
+  if (!isWithin(configDir, path)) return path;
+  return relative(configDir, path).split(sep).join(posix.sep) || '.';
 }
