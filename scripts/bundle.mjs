@@ -6,8 +6,8 @@
 //                            CommonJS: src/cli/load-commands.ts compiles it with V8's code cache;
 //   dist/vendor/execa.js     execa and its dependencies (a third of the commands' code), imported by
 //                            src/util/process.ts when the first child process starts: a no-op build has none;
-//   dist/vendor/kubernetes-client.js  @kubernetes/client-node with its dependencies, imported by
-//                            src/kube/client.ts only by commands that talk to a cluster.
+//   dist/vendor/kubernetes-client.cjs  @kubernetes/client-node with its dependencies, run (with the code
+//                            cache) by src/kube/client.ts only for commands that talk to a cluster.
 import { build } from 'esbuild';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -44,7 +44,7 @@ await Promise.all([
     ...common,
     format: 'cjs',
     banner: undefined,
-    define: { 'import.meta.url': '__devloopUrl' },
+    define: { 'import.meta.url': '__devloopUrl', __DEVLOOP_BUNDLE__: 'true' },
     entryPoints: [join(dist, 'cli', 'commands', 'index.js')],
     outfile: join(dist, 'bundle', 'commands.cjs'),
     external: ['@kubernetes/client-node'],
@@ -52,7 +52,15 @@ await Promise.all([
   }),
   build({ ...common, entryPoints: [join(root, 'node_modules', 'execa', 'index.js')], outfile: join(dist, 'vendor', 'execa.js') }),
   // ws's optional native add-ons are absent: it falls back to JavaScript when their require() fails.
-  build({ ...common, entryPoints: [join(root, 'node_modules', '@kubernetes', 'client-node', 'dist', 'index.js')], outfile: join(dist, 'vendor', 'kubernetes-client.js'), external: ['bufferutil', 'utf-8-validate'] }),
+  // CommonJS too, for the code cache (src/kube/client.ts runs it through util/code-cache.ts).
+  build({
+    ...common,
+    format: 'cjs',
+    banner: undefined,
+    entryPoints: [join(root, 'node_modules', '@kubernetes', 'client-node', 'dist', 'index.js')],
+    outfile: join(dist, 'vendor', 'kubernetes-client.cjs'),
+    external: ['bufferutil', 'utf-8-validate'],
+  }),
 ]);
 
 // Functions V8 restores from a code cache have lost the script's dynamic-import callback ("A dynamic

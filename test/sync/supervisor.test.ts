@@ -83,9 +83,10 @@ describe.skipIf(!existsSync('/dev/shm'))('supervisor script (local /bin/sh)', ()
     const dir = await tempTree('devloop-supervisor-');
     const { lines, exit } = await start(dir);
     await until('the first run', async () => (await stateIs(/^1 running/)) && lines.includes('start'));
-    const run = (step: string): Promise<{ code: number; stdout: string }> =>
+    // Without ports the restart waits until the new run started; with one, until it listens there.
+    const run = (step: string, ports: number[] = []): Promise<{ code: number; stdout: string }> =>
       new Promise((resolve) => {
-        const [file, ...args] = liveUpdateCommand(step, { namespace: 'ns', pod: 'pod', container: name, ports: [] });
+        const [file, ...args] = liveUpdateCommand(step, { namespace: 'ns', pod: 'pod', container: name, ports });
         execFile(file!, args, (error, stdout) => resolve({ code: error ? Number(error.code) : 0, stdout }));
       });
     const failed = await run('exit 5');
@@ -95,7 +96,8 @@ describe.skipIf(!existsSync('/dev/shm'))('supervisor script (local /bin/sh)', ()
     expect(copied).toEqual({ code: 0, stdout: `${COPIED_LINE}\n` });
     expect(await stateIs(/^2 running/)).toBe(true); // it returned once the new run was up
     await writeFile(join(dir, 'crash'), '');
-    expect(await run('true')).toEqual({ code: 3, stdout: `${COPIED_LINE}\nexited 7\n` });
+    // Port 1 never listens: the wait ends when the new run exits.
+    expect(await run('true', [1])).toEqual({ code: 3, stdout: `${COPIED_LINE}\nexited 7\n` });
     child!.kill('SIGTERM');
     await exit;
   });
