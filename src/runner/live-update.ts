@@ -1,8 +1,9 @@
 /**
  * Live update in `devloop dev` (execution only; the planner decides): which artifacts run under the
  * supervisor, what was synced into them since their build, which containers hold all of it, and
- * what a restart that failed left in the logs. Facts go back to the planner: `supervised` (a restart is possible) and
- * `stale` (a container restarted by the kubelet, or a new pod, lacks files synced since the build).
+ * what a restart that failed left in the logs. Facts go back to the planner: `supervised` (a
+ * restart is possible) and `stale` (a container restarted by the kubelet, or a new pod, lacks files
+ * synced since the build).
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { BuildResult } from '../build/types.js';
