@@ -74,6 +74,22 @@ describe('devloop init', () => {
     expect(await readFile(join(dir, 'Dockerfile'), 'utf8')).toContain('COPY --chown=65532:65532 bin/app /app/app');
   });
 
+  test('the node starter syncs public/ and live-updates server.js, into a folder its user owns', async () => {
+    const dir = join(root, 'live-node');
+    await mkdir(dir, { recursive: true });
+    expect((await devloop(['init', '--template', 'node'], dir)).exitCode).toBe(0);
+    const dev = (await loadConfigForCommand({ file: 'devloop.yaml', cwd: dir, profiles: [], command: 'dev', overrides: {}, env: {} })).config.build.artifacts[0]!;
+    expect(dev.sync).toEqual([
+      { src: 'public/**', dest: '/app/public', restart: false },
+      { src: 'server.js', dest: '/app', restart: true },
+    ]);
+    // The copy runs as the server's user (node): /app and the files in it must be its own.
+    const dockerfile = await readFile(join(dir, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('RUN chown node:node /app');
+    expect(dockerfile).toContain('COPY --chown=node:node package.json server.js ./');
+    expect(dockerfile).toMatch(/USER node\nCMD \["node", "server.js"\]/);
+  });
+
   test('an unknown template is a usage error', async () => {
     const result = await devloop(['init', '--template', 'rust'], root);
     expect(result.exitCode).toBe(2);
