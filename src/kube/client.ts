@@ -3,6 +3,7 @@
  * namespace, auth plugins, certificates) by delegating to @kubernetes/client-node, which is
  * imported lazily: it is the heaviest module devloop loads.
  */
+import { loadBundle } from '../util/bundled.js';
 import type * as k8s from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -54,15 +55,11 @@ export interface KubeClientOptions {
 /**
  * `npm run build` bundles client-node with its dependencies into one minified CommonJS file:
  * importing its ~1,000 modules one by one cost ~0.9 s on every command that talks to a cluster, the
- * bundle ~0.12 s, and with V8's code cache (util/code-cache.ts) ~0.05 s. Unbundled (tests), the package.
+ * bundle ~0.12 s, and with V8's code cache ~0.05 s (util/bundled.ts).
  */
-declare const __DEVLOOP_BUNDLE__: boolean | undefined;
 let clientLibrary: Promise<typeof k8s> | undefined;
 function kubernetesLibrary(): Promise<typeof k8s> {
-  clientLibrary ??=
-    typeof __DEVLOOP_BUNDLE__ === 'undefined'
-      ? import('@kubernetes/client-node')
-      : import('../util/code-cache.js').then(({ runBundle }) => runBundle<typeof k8s>(new URL('../vendor/kubernetes-client.cjs', import.meta.url), (specifier) => import(specifier)));
+  clientLibrary ??= loadBundle<typeof k8s>(new URL('../vendor/kubernetes-client.cjs', import.meta.url), () => import('@kubernetes/client-node'));
   return clientLibrary;
 }
 

@@ -9,6 +9,7 @@
  * Output is streamed line by line; the last lines are kept for error messages.
  */
 import { createInterface } from 'node:readline';
+import { loadBundle } from './bundled.js';
 import type { Readable } from 'node:stream';
 
 export interface StreamingCommand {
@@ -68,6 +69,13 @@ function installExitHook(): void {
   });
 }
 
+let execaModule: Promise<typeof import('execa')> | undefined;
+/** execa on first use: a no-op build never spawns anything and must not pay for it (util/bundled.ts). */
+function loadExeca(): Promise<typeof import('execa')> {
+  execaModule ??= loadBundle<typeof import('execa')>(new URL('../vendor/execa.cjs', import.meta.url), () => import('execa'));
+  return execaModule;
+}
+
 export async function runStreaming(command: StreamingCommand): Promise<StreamingResult> {
   const keep = command.keepLines ?? 20;
   const tail: string[] = [];
@@ -76,8 +84,7 @@ export async function runStreaming(command: StreamingCommand): Promise<Streaming
   const { signal } = command;
   if (signal?.aborted) return { exitCode: -1, canceled: true, timedOut: false, tail, stdout, stderr };
   installExitHook();
-  // execa is imported on first use: a no-op build never spawns anything and must not pay for it.
-  const { execa } = await import('execa');
+  const { execa } = await loadExeca();
   const child = execa(command.file, command.args, {
     cwd: command.cwd ?? process.cwd(),
     env: command.env,

@@ -1,7 +1,7 @@
 /**
- * What each command loads (issue 11, start-up): the bundled CLI is three files, and each path loads only
- * the ones it needs. A module loader hook records every module Node loads (the commands bundle is a
- * script compiled with a code cache, src/cli/load-commands.ts, so it is not among them).
+ * What each command loads (issue 11, start-up): the bundled CLI is four files, and each path loads only
+ * the ones it needs. A module loader hook records every module Node loads; the .cjs bundles run through
+ * src/util/code-cache.ts instead, so the code cache folder tells which of them ran.
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
