@@ -1,15 +1,16 @@
 /**
- * Runs one of devloop's CommonJS bundles (scripts/bundle.mjs: the commands, client-node) with V8's
- * code cache, as Node 22 does for every module (`module.enableCompileCache`) and Node 20 does for
- * none. Compiling and running them cold took ~24 ms (the commands) and ~125 ms (client-node) of
+ * Runs one of devloop's CommonJS bundles (scripts/bundle.mjs: the commands, client-node, execa) with
+ * V8's code cache, as Node 22 does for every module (`module.enableCompileCache`) and Node 20 does
+ * for none. Compiling and running them cold took ~24 ms (the commands) and ~125 ms (client-node) of
  * each command that needs them; with the cache ~8 and ~50.
  *
  * The cache of a bundle is written when the first process that ran it exits (it then holds the
- * functions that process compiled too), one file per bundle build and Node version, below the
- * user's cache folder: a cache is executable code, and one in a shared folder such as /tmp could
- * be planted by another user. A cache V8 refuses (damaged, another Node) is written anew; one that
- * cannot be read or written only costs the compile. With source maps on (`--verbose`), the bundle
- * loads through Node's own loader instead, which maps stack traces to the sources.
+ * functions that process compiled too), one file per bundle build and Node version (the last four
+ * builds kept), below the user's cache folder: a cache is executable code, and one in a shared
+ * folder such as /tmp could be planted by another user. A cache V8 refuses (damaged, another Node)
+ * is written anew; one that cannot be read or written only costs the compile. With source maps on
+ * (`--verbose`), the bundle loads through Node's own loader instead, which maps stack traces to the
+ * sources.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -59,7 +60,10 @@ function codeCacheFile(bundle: string, prefix: string): string {
   return join(home, 'devloop', 'code-cache', `${prefix}${size}-${Math.floor(mtimeMs)}.bin`);
 }
 
-/** Writes the cache and removes the others of the same bundle and Node (earlier builds). */
+/** Caches kept per bundle and Node: two installs of devloop used in turn must not evict each other's. */
+const KEPT_BUILDS = 4;
+
+/** Writes the cache and removes the oldest of the same bundle and Node beyond KEPT_BUILDS (earlier builds). */
 function writeCodeCache(file: string, data: Buffer, prefix: string): void {
   try {
     const dir = dirname(file);
@@ -67,9 +71,11 @@ function writeCodeCache(file: string, data: Buffer, prefix: string): void {
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, data, { mode: 0o600 });
     renameSync(temp, file); // concurrent first runs each write whole files
-    for (const name of readdirSync(dir)) {
-      if (name.startsWith(prefix) && name.endsWith('.bin') && join(dir, name) !== file) rmSync(join(dir, name), { force: true });
-    }
+    const caches = readdirSync(dir)
+      .filter((name) => name.startsWith(prefix) && name.endsWith('.bin'))
+      .map((name) => ({ path: join(dir, name), time: statSync(join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.time - a.time);
+    for (const old of caches.slice(KEPT_BUILDS)) rmSync(old.path, { force: true });
   } catch {
     // a read-only home: the next run compiles again
   }
