@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { startDevloop, tempDir, type RunningCli } from '../e2e/support.js';
 import { busyboxBaseImage, freePort, testRegistry } from '../support/services.js';
 import { httpGet } from '../forward/helpers.js';
+import { until } from './support.js';
 
 const kubeconfig = process.env.DEVLOOP_TEST_KUBECONFIG || undefined;
 const required = process.env.DEVLOOP_TEST_REQUIRE_SERVICES === '1';
@@ -23,6 +24,8 @@ if (!kubeconfig && !required) console.log('test/cluster/forward-replace: skipped
 
 /** The CGI answers after this long: longer than a pod takes to die after its deletion (~1 s). */
 const SLOW_S = 2;
+/** The waits between replacements poll faster than the shared default: 14 rounds of three waits each. */
+const POLL_MS = 100;
 
 function manifests(image: string): string {
   const cgi = ['#!/bin/sh', `sleep ${SLOW_S}`, `printf 'Content-Type: text/plain\\r\\n\\r\\nslow from %s\\n' "$POD_NAME"`].join('\n');
@@ -61,17 +64,6 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: http}]
 `;
-}
-
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe.runIf(kubeconfig || required)('real cluster: the forward while pods are replaced', () => {
@@ -150,7 +142,7 @@ describe.runIf(kubeconfig || required)('real cluster: the forward while pods are
     })();
     try {
       for (let round = 1; round <= rounds; round++) {
-        const victim = await until('a response naming its pod', () => lastServer, 30_000);
+        const victim = await until('a response naming its pod', () => lastServer, 30_000, POLL_MS);
         const cut = [...inFlight];
         await core.deleteNamespacedPod({ name: victim, namespace });
         lastServer = undefined;
@@ -158,10 +150,10 @@ describe.runIf(kubeconfig || required)('real cluster: the forward while pods are
         await until(`pod ${victim} replaced`, async () => {
           const ready = await readyPods();
           return ready.length >= replicas && !ready.includes(victim) && lastServer && lastServer !== victim ? true : undefined;
-        }, 60_000);
+        }, 60_000, POLL_MS);
         let settled = false;
         void Promise.all(cut).then(() => (settled = true));
-        await until('the requests in flight at the deletion to settle', () => (settled ? true : undefined), 60_000);
+        await until('the requests in flight at the deletion to settle', () => (settled ? true : undefined), 60_000, POLL_MS);
       }
     } finally {
       polling = false;
@@ -179,7 +171,7 @@ describe.runIf(kubeconfig || required)('real cluster: the forward while pods are
       { name: 'web', namespace, body: { spec: { replicas: 1 } } },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
-    await until('1 Ready pod', async () => ((await readyPods()).length === 1 ? true : undefined), 60_000);
+    await until('1 Ready pod', async () => ((await readyPods()).length === 1 ? true : undefined), 60_000, POLL_MS);
     const one = await replace(1, 4);
     console.log(`real cluster, 1 replica, 4 pod deletions: ${one.requests} requests, ${one.failures.length} failed (${((100 * one.failures.length) / one.requests).toFixed(2)} %)`);
 

@@ -52,8 +52,8 @@ export async function openCluster(prefix: string): Promise<Cluster> {
   };
 }
 
-/** Polls `probe` (every 200 ms) until it returns a truthy value; the API is the judge, not a sleep. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false | null>, timeoutMs: number): Promise<T> {
+/** Polls `probe` (every `pollMs`) until it returns a truthy value; the API is the judge, not a sleep. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs: number, pollMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -64,7 +64,7 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
       last = error;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
